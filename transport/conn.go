@@ -1,0 +1,218 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// inboxSize bounds the decoded messages waiting for the consumer. The reader keeps reading
+// (and so keeps answering pings) until the inbox is full.
+const inboxSize = 256
+
+// closeReason is sent with the going-away close; keep it static and short.
+const closeReason = "runner shutting down"
+
+// Conn is one open connection to the broker. It owns two goroutines, a reader and a pinger,
+// which stop when the connection ends; Close and Abort wait for them.
+//
+// All methods are safe for concurrent use. Messages has a single consumer.
+type Conn struct {
+	ws         *websocket.Conn
+	logger     *slog.Logger
+	maxPayload int64
+	inbox      chan BrokerMessage
+	done       chan struct{}
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+
+	mu  sync.Mutex
+	err error
+}
+
+func newConn(ws *websocket.Conn, pingInterval time.Duration, maxPayload int64, logger *slog.Logger) *Conn {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	// The connection's life is its own: not the dial's context, which ends with Dial.
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Conn{
+		ws:         ws,
+		logger:     logger,
+		maxPayload: maxPayload,
+		inbox:      make(chan BrokerMessage, inboxSize),
+		done:       make(chan struct{}),
+		cancel:     cancel,
+	}
+	c.wg.Add(1)
+	go c.read(ctx)
+	if pingInterval > 0 {
+		c.wg.Add(1)
+		go c.ping(ctx, pingInterval)
+	}
+	return c
+}
+
+// Messages delivers the broker's messages in order. It is closed when the connection ends;
+// Err then says why.
+func (c *Conn) Messages() <-chan BrokerMessage { return c.inbox }
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended, or nil while it is open.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Send writes one message as one text frame. Safe to call from many goroutines; frames are
+// never interleaved.
+func (c *Conn) Send(ctx context.Context, m RunnerMessage) error {
+	frame, err := Encode(m)
+	if err != nil {
+		return err
+	}
+	if err := c.ws.Write(ctx, websocket.MessageText, frame); err != nil {
+		return fmt.Errorf("failed to send %s: %w", m.RunnerType(), err)
+	}
+	return nil
+}
+
+// Close ends the connection with 1001 (going away) and the close handshake, which takes at
+// most a few seconds with an unresponsive broker, then waits for the connection's goroutines.
+func (c *Conn) Close() {
+	c.fail(errors.New("runner closed the connection"))
+	_ = c.ws.Close(websocket.StatusGoingAway, closeReason)
+	c.cancel()
+	c.wg.Wait()
+}
+
+// Abort ends the connection at once, without a close handshake, and waits for the
+// connection's goroutines.
+func (c *Conn) Abort() {
+	c.fail(errors.New("runner aborted the connection"))
+	_ = c.ws.CloseNow()
+	c.cancel()
+	c.wg.Wait()
+}
+
+// fail records the first reason the connection ended.
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// awaitInfoRequest consumes messages until broker:inforequest, the broker's sign that it
+// accepted the runner.
+func (c *Conn) awaitInfoRequest(ctx context.Context) error {
+	for {
+		select {
+		case m, ok := <-c.inbox:
+			if !ok {
+				if err := c.Err(); errors.Is(err, ErrMessageTooBig) || errors.Is(err, ErrPongTimeout) {
+					return err
+				}
+				return fmt.Errorf("%w (%w)", ErrClosedBeforeInfoRequest, c.Err())
+			}
+			if _, ok := m.(InfoRequest); ok {
+				return nil
+			}
+			c.logger.Warn("Skipped a broker message that came before broker:inforequest", "type", m.BrokerType())
+		case <-ctx.Done():
+			return fmt.Errorf("broker did not send broker:inforequest in time: %w", context.Cause(ctx))
+		}
+	}
+}
+
+// read is the connection's only reader. Reading is also what answers the broker's pings and
+// receives its close frame, so it runs for the whole life of the connection.
+func (c *Conn) read(ctx context.Context) {
+	defer c.wg.Done()
+	defer close(c.done)
+	defer close(c.inbox)
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			c.fail(c.readError(err))
+			_ = c.ws.CloseNow()
+			return
+		}
+		if typ != websocket.MessageText {
+			c.logger.Warn("Skipped a binary frame from the broker", "size", len(data))
+			continue
+		}
+		m, err := Decode(data)
+		if err != nil {
+			c.logger.Warn("Skipped a broker message that could not be decoded", "type", decodedType(err), "size", len(data), "error", err)
+			continue
+		}
+		select {
+		case c.inbox <- m:
+		case <-ctx.Done():
+			c.fail(context.Cause(ctx))
+			return
+		}
+	}
+}
+
+func decodedType(err error) string {
+	var de *DecodeError
+	if errors.As(err, &de) && de.Type != "" {
+		return de.Type
+	}
+	return "(unknown)"
+}
+
+// readError turns a read failure into a sentence about the connection.
+func (c *Conn) readError(err error) error {
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		return fmt.Errorf("%w (%d bytes)", ErrMessageTooBig, c.maxPayload)
+	case websocket.CloseStatus(err) != -1:
+		return fmt.Errorf("broker closed the connection with %d (%s): %w", int(websocket.CloseStatus(err)), websocket.CloseStatus(err), err)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("broker dropped the connection: %w", err)
+	default:
+		return fmt.Errorf("failed to read from the broker: %w", err)
+	}
+}
+
+// ping checks the broker's liveness: a ping not answered within one interval ends the
+// connection.
+func (c *Conn) ping(ctx context.Context, interval time.Duration) {
+	defer c.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, interval)
+			err := c.ws.Ping(pctx)
+			cancel()
+			switch {
+			case err == nil:
+			case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+				c.fail(fmt.Errorf("%w (interval %s)", ErrPongTimeout, interval))
+				_ = c.ws.CloseNow()
+				return
+			default:
+				return // the connection is ending; the reader reports why
+			}
+		}
+	}
+}
