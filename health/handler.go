@@ -1,0 +1,38 @@
+package health
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// ReadyPath is the readiness endpoint; every other path is the health check.
+const ReadyPath = "/readyz"
+
+const (
+	okBody       = "OK"
+	notReadyBody = "Not ready"
+)
+
+// handler answers every request without routing: a ServeMux would redirect
+// or 404 some of the paths and methods the launcher may use.
+type handler struct {
+	ready func() bool
+}
+
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == ReadyPath && (h.ready == nil || !h.ready()) {
+		reply(w, http.StatusServiceUnavailable, notReadyBody)
+		return
+	}
+	reply(w, http.StatusOK, okBody)
+}
+
+// reply sets the headers explicitly so that Go neither sniffs a charset into
+// the content type nor falls back to chunked encoding.
+func reply(w http.ResponseWriter, status int, body string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body)) // the client went away; nothing to do
+}
