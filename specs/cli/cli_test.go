@@ -1,0 +1,198 @@
+package cli_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+
+	"github.com/runwire/runwire/cli"
+	"github.com/runwire/runwire/fsm"
+	"github.com/runwire/runwire/specs/support"
+)
+
+const authToken = "cli-spec-auth-token-77aa"
+
+// process is runwire's command line running in-process, as the binary would.
+type process struct {
+	stdout, stderr *gbytes.Buffer
+	signals        chan os.Signal
+	done           chan struct{}
+	code           int
+}
+
+func start(args []string, environ ...string) *process {
+	p := &process{stdout: gbytes.NewBuffer(), stderr: gbytes.NewBuffer(), signals: make(chan os.Signal, 2), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.code = cli.Main(context.Background(), cli.Env{
+			Args: args, Environ: environ, Stdout: p.stdout, Stderr: p.stderr,
+			Signals: p.signals, Version: "spec",
+		})
+	}()
+	DeferCleanup(func() {
+		select {
+		case p.signals <- syscall.SIGTERM:
+		default:
+		}
+		Eventually(p.done).Should(BeClosed())
+	})
+	return p
+}
+
+// exitCode waits for the command to end.
+func (p *process) exitCode() int {
+	EventuallyWithOffset(1, p.done).Should(BeClosed())
+	return p.code
+}
+
+func newBroker() *support.Broker {
+	b := support.NewBroker(authToken, nil)
+	DeferCleanup(b.Close)
+	return b
+}
+
+var _ = Describe("runwire run", Label("integration"), func() {
+	It("prints the health line with the real port before the first dial, registers, and is ready", func(ctx SpecContext) {
+		b := newBroker()
+		b.HoldUpgrades()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
+			"N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED=true", "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT=0")
+
+		Eventually(p.stdout).Should(gbytes.Say(`Health check server listening on 127\.0\.0\.1, port (\d+)\n`))
+		port := regexp.MustCompile(`port (\d+)`).FindStringSubmatch(string(p.stdout.Contents()))[1]
+		Expect(get("http://127.0.0.1:" + port + "/healthz")).To(Equal(http.StatusOK))
+		Expect(get("http://127.0.0.1:" + port + "/readyz")).To(Equal(http.StatusServiceUnavailable))
+
+		b.ReleaseUpgrades()
+		Eventually(b.Registered()).Should(Receive())
+		Eventually(p.stdout).Should(gbytes.Say(`Registered with broker`))
+		Eventually(func() int { return get("http://127.0.0.1:" + port + "/readyz") }).Should(Equal(http.StatusOK))
+		out := string(p.stdout.Contents())
+		Expect(strings.Index(out, "Health check server listening")).To(BeNumerically("<", strings.Index(out, "Connecting to broker")), "the line comes before the first dial")
+		Expect(out).NotTo(ContainSubstring(authToken))
+	}, SpecTimeout(15*time.Second))
+
+	It("logs bare message lines with the state changes when stdout is not a terminal", func(ctx SpecContext) {
+		b := newBroker()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken)
+		Eventually(b.Registered()).Should(Receive())
+		Eventually(p.stdout).Should(gbytes.Say(`(?m)^Connecting to broker from=Idle to=Connecting event=start`))
+		Eventually(p.stdout).Should(gbytes.Say(`(?m)^Connected to broker from=Connecting to=Listening event=connected`))
+	}, SpecTimeout(15*time.Second))
+
+	It("stops on SIGTERM: closes with 1001 and exits 0", func(ctx SpecContext) {
+		b := newBroker()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken)
+		var c *support.BrokerConn
+		Eventually(b.Registered()).Should(Receive(&c))
+		p.signals <- syscall.SIGTERM
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Eventually(c.Closed()).Should(BeClosed())
+		Expect(c.CloseCode()).To(Equal(websocket.StatusGoingAway))
+		Expect(string(p.stdout.Contents())).To(ContainSubstring("Runner stopped"))
+	}, SpecTimeout(15*time.Second))
+
+	It("exits 1 at once on a second signal", func(ctx SpecContext) {
+		b := newBroker()
+		b.HoldUpgrades() // a dial that does not end by itself
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken, "N8N_RUNNERS_GRACEFUL_SHUTDOWN_TIMEOUT=60")
+		Eventually(b.Dials).Should(Equal(1))
+		p.signals <- syscall.SIGTERM
+		p.signals <- syscall.SIGINT
+		Expect(p.exitCode()).To(BeElementOf(cli.ExitOK, cli.ExitFailure))
+	}, SpecTimeout(15*time.Second))
+
+	It("exits 3 when the broker refuses the grant token, naming the fix", func(ctx SpecContext) {
+		b := newBroker()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_GRANT_TOKEN=spent-grant-31cd")
+		Expect(p.exitCode()).To(Equal(cli.ExitAuthFailed))
+		Expect(string(p.stdout.Contents())).To(ContainSubstring("set N8N_RUNNERS_AUTH_TOKEN"))
+		Expect(string(p.stdout.Contents())).NotTo(ContainSubstring("spent-grant-31cd"))
+		Expect(b.Dials()).To(Equal(1))
+	}, SpecTimeout(15*time.Second))
+
+	It("exits 0 after the idle timeout", func(ctx SpecContext) {
+		b := newBroker()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken, "N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT=1")
+		Eventually(b.Registered()).Should(Receive())
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Expect(string(p.stdout.Contents())).To(ContainSubstring("Reached idle timeout"))
+	}, SpecTimeout(15*time.Second))
+
+	It("exits 2 on a configuration error, naming both credential variables", func() {
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI=http://127.0.0.1:1")
+		Expect(p.exitCode()).To(Equal(cli.ExitConfig))
+		Expect(string(p.stderr.Contents())).To(And(ContainSubstring("N8N_RUNNERS_AUTH_TOKEN"), ContainSubstring("N8N_RUNNERS_GRANT_TOKEN")))
+	})
+
+	It("exits 1 when the health port is taken, naming the setting", func(ctx SpecContext) {
+		b := newBroker()
+		first := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
+			"N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED=true", "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT=0")
+		Eventually(first.stdout).Should(gbytes.Say(`port (\d+)`))
+		port := regexp.MustCompile(`port (\d+)`).FindStringSubmatch(string(first.stdout.Contents()))[1]
+		second := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
+			"N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED=true", "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT="+port)
+		Expect(second.exitCode()).To(Equal(cli.ExitFailure))
+		Expect(string(second.stdout.Contents())).To(ContainSubstring("N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT"))
+	}, SpecTimeout(15*time.Second))
+})
+
+var _ = Describe("runwire's other commands", func() {
+	It("diagram prints the machine's Mermaid", func() {
+		p := start([]string{"diagram"})
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Expect(string(p.stdout.Contents())).To(Equal(fsm.Mermaid()))
+	})
+
+	It("diagram --markdown prints docs/state-machine.md", func() {
+		p := start([]string{"diagram", "--markdown"})
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Expect(string(p.stdout.Contents())).To(Equal(fsm.Markdown()))
+	})
+
+	It("config prints the effective configuration with secrets redacted", func() {
+		p := start([]string{"config"}, "N8N_RUNNERS_AUTH_TOKEN="+authToken, "N8N_RUNNERS_MAX_CONCURRENCY=7")
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Expect(string(p.stdout.Contents())).To(ContainSubstring("max_concurrency: 7"))
+		Expect(string(p.stdout.Contents())).NotTo(ContainSubstring(authToken))
+	})
+
+	It("version prints the version", func() {
+		p := start([]string{"version"})
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Expect(string(p.stdout.Contents())).To(HavePrefix("runwire spec ("))
+	})
+
+	It("--help prints the commands, the exit codes and the settings", func() {
+		p := start([]string{"--help"})
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Expect(string(p.stdout.Contents())).To(And(ContainSubstring("runwire diagram"), ContainSubstring("Exit codes"), ContainSubstring("N8N_RUNNERS_TASK_BROKER_URI")))
+	})
+
+	It("refuses an unknown command with exit 2", func() {
+		p := start([]string{"frobnicate"})
+		Expect(p.exitCode()).To(Equal(cli.ExitConfig))
+		Expect(string(p.stderr.Contents())).To(ContainSubstring(`unknown command "frobnicate"`))
+	})
+})
+
+func get(url string) int {
+	resp, err := http.Get(url) //nolint:gosec,noctx // loopback spec request
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
