@@ -62,7 +62,8 @@ func (d *Dialer) Dial(ctx context.Context) (*Conn, error) {
 			return nil, fmt.Errorf("failed to fetch a grant token: %w", err)
 		}
 	}
-	ws, resp, err := websocket.Dial(ctx, endpoint, &websocket.DialOptions{
+	// coder/websocket owns resp.Body: "You never need to close resp.Body yourself."
+	ws, resp, err := websocket.Dial(ctx, endpoint, &websocket.DialOptions{ //nolint:bodyclose // see above
 		HTTPClient: d.HTTPClient,
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
 	})
