@@ -34,10 +34,10 @@ type fakeConn struct {
 }
 
 func (c *fakeConn) Send(context.Context, transport.RunnerMessage) error { return nil }
-func (c *fakeConn) Messages() <-chan transport.BrokerMessage          { return c.msgs }
-func (c *fakeConn) Err() error                                        { return nil }
-func (c *fakeConn) Close()                                            { c.closes.Add(1) }
-func (c *fakeConn) Abort()                                            { c.aborts.Add(1) }
+func (c *fakeConn) Messages() <-chan transport.BrokerMessage            { return c.msgs }
+func (c *fakeConn) Err() error                                          { return nil }
+func (c *fakeConn) Close()                                              { c.closes.Add(1) }
+func (c *fakeConn) Abort()                                              { c.aborts.Add(1) }
 
 var _ = Describe("A dial that ends after the machine moved on", func() {
 	It("is dropped and its connection aborted, never used", func(ctx SpecContext) {

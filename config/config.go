@@ -1,0 +1,147 @@
+package config
+
+import "time"
+
+// Config is the validated, effective configuration of one runwire process.
+//
+// Load returns it by value and nothing in runwire changes it afterwards; the
+// slices are fresh on every Load, so holding on to one is safe. The koanf tags
+// are the keys of the YAML config file.
+type Config struct {
+	// BrokerURI is the task broker's base URL (http, https, ws or wss). Only
+	// scheme, host and port matter; runwire appends the runner path itself.
+	BrokerURI string `koanf:"broker_uri"`
+	// GrantToken is a single-use token for one WebSocket connection, as n8n
+	// passes to the runners it starts itself.
+	GrantToken Secret `koanf:"grant_token"`
+	// AuthToken is the broker's long-lived auth token, from which runwire
+	// fetches a fresh grant token before every connection (external mode).
+	// At least one of AuthToken and GrantToken is set in a loaded Config.
+	AuthToken Secret `koanf:"auth_token"`
+	// MaxConcurrency is how many tasks may run at once (>= 1).
+	MaxConcurrency int `koanf:"max_concurrency"`
+	// MaxPayload is the largest broker message accepted, in bytes
+	// (1..4294967295, n8n's limit).
+	MaxPayload int64 `koanf:"max_payload"`
+	// TaskTimeout bounds one task's run time (> 0).
+	TaskTimeout time.Duration `koanf:"task_timeout"`
+	// AutoShutdownTimeout stops an idle runner after this long; 0 means never.
+	AutoShutdownTimeout time.Duration `koanf:"auto_shutdown_timeout"`
+	// GracefulShutdownTimeout is how long running tasks get to finish on
+	// SIGTERM/SIGINT before they are cancelled (> 0).
+	GracefulShutdownTimeout time.Duration `koanf:"graceful_shutdown_timeout"`
+	// HealthCheck configures the optional HTTP health endpoint.
+	HealthCheck HealthCheck `koanf:"health_check"`
+	// Log configures runwire's own logging.
+	Log Log `koanf:"log"`
+	// Sandbox carries the rules the Python executor enforces on user code.
+	Sandbox Sandbox `koanf:"sandbox"`
+	// Backoff shapes the wait between reconnection attempts.
+	Backoff Backoff `koanf:"backoff"`
+	// PingInterval is how often runwire pings the broker; a pong missing for
+	// one whole interval means the connection is lost (> 0).
+	PingInterval time.Duration `koanf:"ping_interval"`
+	// HandshakeTimeout bounds the time from the start of a dial until
+	// broker:inforequest arrives (> 0).
+	HandshakeTimeout time.Duration `koanf:"handshake_timeout"`
+
+	// File is the config file that was loaded, "" if none.
+	File string `koanf:"-"`
+	// Warnings are non-fatal notes for the caller to log once a logger
+	// exists (Load runs before there is one), e.g. an unknown log level that
+	// fell back to INFO.
+	Warnings []string `koanf:"-"`
+}
+
+// HealthCheck configures the health-check HTTP server n8n's launcher polls.
+type HealthCheck struct {
+	// Enabled starts the server.
+	Enabled bool `koanf:"enabled"`
+	// Host is the listen address; the default keeps it on loopback.
+	Host string `koanf:"host"`
+	// Port is the listen port, 0..65535 (0 picks a free port).
+	Port int `koanf:"port"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is one of DEBUG, INFO, WARN, WARNING, ERROR, CRITICAL (always
+	// upper case). An unknown name becomes INFO with a Warning, as in n8n.
+	Level string `koanf:"level"`
+	// Format is "auto" (text on a terminal, JSON otherwise), "text" or "json".
+	Format string `koanf:"format"`
+}
+
+// Sandbox carries n8n's Python sandbox settings, with n8n's meanings.
+type Sandbox struct {
+	// StdlibAllow lists importable standard-library modules; ["*"] allows
+	// all of them, empty allows none.
+	StdlibAllow []string `koanf:"stdlib_allow"`
+	// ExternalAllow lists importable third-party packages, like StdlibAllow.
+	ExternalAllow []string `koanf:"external_allow"`
+	// BuiltinsDeny lists builtins removed from user code's namespace.
+	BuiltinsDeny []string `koanf:"builtins_deny"`
+	// BlockEnvAccess clears the environment of the process running user code.
+	BlockEnvAccess bool `koanf:"block_env_access"`
+	// AllowTransitiveImports lets allow-listed packages import what they need
+	// while user code stays bound by the allowlists.
+	AllowTransitiveImports bool `koanf:"allow_transitive_imports"`
+	// EnvAllow names variables kept in user code's environment even when
+	// BlockEnvAccess is on.
+	EnvAllow []string `koanf:"env_allow"`
+}
+
+// Backoff shapes the exponential wait between reconnection attempts.
+type Backoff struct {
+	// Initial is the first wait (> 0).
+	Initial time.Duration `koanf:"initial"`
+	// Max caps the wait (>= Initial).
+	Max time.Duration `koanf:"max"`
+	// Multiplier grows the wait after each failed attempt (>= 1).
+	Multiplier float64 `koanf:"multiplier"`
+	// Jitter randomises each wait by up to ±Jitter of itself, in [0, 1).
+	Jitter float64 `koanf:"jitter"`
+}
+
+// Default returns the built-in defaults: n8n's Python runner defaults for
+// the N8N_* settings and gRPC-style reconnect timings for runwire's own. It is
+// not valid on its own, because no credentials are set.
+func Default() Config {
+	return Config{
+		BrokerURI:               "http://127.0.0.1:5679",
+		MaxConcurrency:          5,
+		MaxPayload:              1 << 30,
+		TaskTimeout:             60 * time.Second,
+		AutoShutdownTimeout:     0,
+		GracefulShutdownTimeout: 10 * time.Second,
+		HealthCheck: HealthCheck{
+			Enabled: false,
+			Host:    "127.0.0.1",
+			Port:    5681,
+		},
+		Log: Log{Level: "INFO", Format: "auto"},
+		Sandbox: Sandbox{
+			StdlibAllow:   []string{},
+			ExternalAllow: []string{},
+			// n8n's default denied builtins, in n8n's order. Denying
+			// __build_class__ means class statements fail, as in n8n.
+			BuiltinsDeny: []string{
+				"eval", "exec", "compile", "open", "input", "breakpoint",
+				"getattr", "object", "type", "vars", "setattr", "delattr",
+				"hasattr", "dir", "memoryview", "__build_class__", "globals",
+				"locals", "license", "help", "credits", "copyright",
+			},
+			BlockEnvAccess:         true,
+			AllowTransitiveImports: false,
+			EnvAllow:               []string{},
+		},
+		Backoff: Backoff{
+			Initial:    time.Second,
+			Max:        30 * time.Second,
+			Multiplier: 1.6,
+			Jitter:     0.2,
+		},
+		PingInterval:     30 * time.Second,
+		HandshakeTimeout: 10 * time.Second,
+	}
+}
