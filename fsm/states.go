@@ -53,7 +53,7 @@ func (m *Machine) enterBackoff(_ context.Context, _ *looplab.Event) {
 		defer t.Stop()
 		select {
 		case <-t.C:
-			m.post(post{epoch: epoch, event: EventRetry, reason: fmt.Sprintf("waited %s", delay)})
+			m.post(post{epoch: epoch, event: EventRetry, reason: fmt.Sprintf("waited %s", delay.Round(time.Millisecond))})
 		case <-ctx.Done():
 		}
 	})

@@ -75,7 +75,7 @@ func (d *Dialer) Dial(ctx context.Context) (*Conn, error) {
 			}
 			return nil, fmt.Errorf("failed to connect to the broker at %s: %w", endpoint, serr)
 		}
-		return nil, fmt.Errorf("failed to connect to the broker at %s: %w", endpoint, err)
+		return nil, fmt.Errorf("failed to connect to the broker: %w", err) // err names the URL
 	}
 	ws.SetReadLimit(d.MaxPayload)
 	c := newConn(ws, d.PingInterval, d.MaxPayload, d.Logger)

@@ -38,7 +38,7 @@ func FetchGrantToken(ctx context.Context, client *http.Client, brokerURI, authTo
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("failed to request a grant token from %s: %w", endpoint, err)
+		return "", fmt.Errorf("failed to request a grant token: %w", err) // err names the URL
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxGrantResponse))
