@@ -2,11 +2,11 @@ package transport_test
 
 import (
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/onsi/gomega/gleak"
+
+	"github.com/runwire/runwire/specs/support"
 )
 
 func TestTransport(t *testing.T) {
@@ -14,15 +14,5 @@ func TestTransport(t *testing.T) {
 	RunSpecs(t, "Transport")
 }
 
-var _ = BeforeSuite(func() {
-	SetDefaultEventuallyTimeout(5 * time.Second)
-	SetDefaultEventuallyPollingInterval(5 * time.Millisecond)
-	gleak.IgnoreGinkgoParallelClient()
-})
-
-var _ = BeforeEach(func() {
-	snapshot := gleak.Goroutines()
-	DeferCleanup(func() {
-		Eventually(gleak.Goroutines).ShouldNot(gleak.HaveLeaked(snapshot))
-	})
-})
+// Every spec ends with a goroutine-leak check; see support.ConfigureSuite.
+var _ = support.ConfigureSuite()
