@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/runwire/runwire/fsm"
 	"github.com/runwire/runwire/health"
 	"github.com/runwire/runwire/logging"
+	"github.com/runwire/runwire/tasks"
 	"github.com/runwire/runwire/transport"
 )
 
@@ -51,25 +53,40 @@ func run(ctx context.Context, env Env, args []string) int {
 		logger.Info("N8N_RUNNERS_GRANT_TOKEN is ignored: N8N_RUNNERS_AUTH_TOKEN is set, so runwire fetches its own grant tokens")
 	}
 
-	var idled atomic.Bool
-	var machine *fsm.Machine
-	machine, err = fsm.New(fsm.Options{
+	// Executors register here by task type; the Python executor is the next piece of work.
+	executors := map[string]tasks.Executor{}
+	if len(executors) == 0 {
+		logger.Warn("No task executors are built in yet: runwire registers with the broker but offers no tasks")
+	}
+	mgr, err := tasks.New(tasks.Options{
+		Executors:       executors,
+		MaxConcurrency:  cfg.MaxConcurrency,
+		TaskTimeout:     cfg.TaskTimeout,
+		SettingsTimeout: cfg.SettingsTimeout,
+		Logger:          logger,
+	})
+	if err != nil {
+		logger.Error("Failed to start", "error", err.Error())
+		return ExitFailure
+	}
+	sd := &shutdown{tasks: mgr, logger: logger}
+	machine, err := fsm.New(fsm.Options{
 		Dialer: fsm.TransportDialer(dialer),
 		Backoff: fsm.Exponential{
 			Initial: cfg.Backoff.Initial, Max: cfg.Backoff.Max,
 			Multiplier: cfg.Backoff.Multiplier, Jitter: cfg.Backoff.Jitter,
 		},
 		Logger:      logger,
+		Handler:     mgr,
+		TaskTypes:   mgr.TaskTypes(),
 		IdleTimeout: cfg.AutoShutdownTimeout,
-		OnIdle: func() {
-			idled.Store(true)
-			machine.Stop()
-		},
+		OnIdle:      func() { sd.begin(ctx, min(idleShutdownTimeout, cfg.GracefulShutdownTimeout), true) },
 	})
 	if err != nil {
 		logger.Error("Failed to start", "error", err.Error())
 		return ExitFailure
 	}
+	sd.machine = machine
 
 	// The health server starts before the first dial, as n8n's runner does: tooling waits
 	// for its line.
@@ -92,44 +109,91 @@ func run(ctx context.Context, env Env, args []string) int {
 	done := make(chan error, 1)
 	go func() { done <- machine.Run(ctx) }()
 
-	return wait(env, cfg, logger, machine, done, &idled)
+	return wait(env, cfg, logger, sd, done)
 }
 
-// wait follows the machine until Run returns: the first signal stops it, a second one, or a
-// shutdown longer than N8N_RUNNERS_GRACEFUL_SHUTDOWN_TIMEOUT, ends the process at once.
-func wait(env Env, cfg config.Config, logger *slog.Logger, machine *fsm.Machine, done <-chan error, idled *atomic.Bool) int {
+// idleShutdownTimeout caps the shutdown after the idle timeout, as n8n's runner does; no task
+// exists then, so it only covers a task accepted at that very moment.
+const idleShutdownTimeout = 3 * time.Second
+
+// closeAllowance is what the connection's close handshake may add to the graceful timeout
+// before the shutdown counts as overrun.
+const closeAllowance = 5 * time.Second
+
+// wait follows the machine until Run returns. The first signal starts the graceful shutdown;
+// a second one, or a shutdown that overruns, ends the process at once.
+func wait(env Env, cfg config.Config, logger *slog.Logger, sd *shutdown, done <-chan error) int {
 	var deadline <-chan time.Time
 	for {
 		select {
 		case err := <-done:
-			return exitCode(logger, err, idled.Load())
+			sd.wait()
+			return sd.exitCode(err)
 		case sig := <-env.Signals:
 			if deadline != nil {
 				logger.Warn("Received a second signal, exiting now", "signal", sig.String())
 				return ExitFailure
 			}
 			logger.Info("Received signal, shutting down...", "signal", sig.String())
-			machine.Stop()
-			deadline = time.After(cfg.GracefulShutdownTimeout)
+			sd.begin(context.Background(), cfg.GracefulShutdownTimeout, false)
+			deadline = time.After(cfg.GracefulShutdownTimeout + closeAllowance)
 		case <-deadline:
-			logger.Error(fmt.Sprintf("Shutdown timed out after %s, forcing exit...", cfg.GracefulShutdownTimeout))
+			logger.Error(fmt.Sprintf("Shutdown timed out after %s, forcing exit...", cfg.GracefulShutdownTimeout+closeAllowance))
 			return ExitFailure
 		}
 	}
 }
 
-func exitCode(logger *slog.Logger, err error, idled bool) int {
+// shutdown is the graceful stop: no new tasks, running ones get the grace period, the rest
+// are cancelled and reported, then the connection closes with 1001.
+type shutdown struct {
+	tasks   *tasks.Manager
+	machine *fsm.Machine
+	logger  *slog.Logger
+
+	once      sync.Once
+	wg        sync.WaitGroup
+	idled     atomic.Bool
+	cancelled atomic.Int64
+}
+
+func (s *shutdown) begin(ctx context.Context, grace time.Duration, idle bool) {
+	s.once.Do(func() {
+		s.idled.Store(idle)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+			defer cancel()
+			if n := s.tasks.Shutdown(gctx); n > 0 {
+				s.cancelled.Store(int64(n))
+				s.logger.Warn(fmt.Sprintf("Cancelled %d task(s) still running after %s (N8N_RUNNERS_GRACEFUL_SHUTDOWN_TIMEOUT)", n, grace))
+			}
+			s.machine.Stop()
+		}()
+	})
+}
+
+// wait lets the shutdown goroutine and the task goroutines end.
+func (s *shutdown) wait() {
+	s.wg.Wait()
+	s.tasks.Wait()
+}
+
+func (s *shutdown) exitCode(err error) int {
 	switch {
+	case err == nil && s.cancelled.Load() > 0:
+		return ExitFailure
 	case err == nil:
-		if idled {
-			logger.Info("Stopped after the idle timeout (N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT)")
+		if s.idled.Load() {
+			s.logger.Info("Stopped after the idle timeout (N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT)")
 		}
 		return ExitOK
 	case errors.Is(err, fsm.ErrAuthFailed):
-		logger.Error("Giving up: the broker refused runwire's credentials", "error", err.Error())
+		s.logger.Error("Giving up: the broker refused runwire's credentials", "error", err.Error())
 		return ExitAuthFailed
 	default:
-		logger.Error("Stopped on an unexpected error", "error", err.Error())
+		s.logger.Error("Stopped on an unexpected error", "error", err.Error())
 		return ExitFailure
 	}
 }

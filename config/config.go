@@ -44,6 +44,9 @@ type Config struct {
 	// HandshakeTimeout bounds the time from the start of a dial until
 	// broker:inforequest arrives (> 0).
 	HandshakeTimeout time.Duration `koanf:"handshake_timeout"`
+	// SettingsTimeout bounds the wait between accepting a task and receiving its
+	// settings; past it the task is dropped and its slot freed (> 0).
+	SettingsTimeout time.Duration `koanf:"settings_timeout"`
 
 	// File is the config file that was loaded, "" if none.
 	File string `koanf:"-"`
@@ -143,5 +146,6 @@ func Default() Config {
 		},
 		PingInterval:     30 * time.Second,
 		HandshakeTimeout: 10 * time.Second,
+		SettingsTimeout:  10 * time.Second,
 	}
 }

@@ -57,6 +57,7 @@ var settings = []setting{
 	{"backoff.jitter", "RUNWIRE_BACKOFF_JITTER", "", kindFloat, "random spread of each wait, in [0, 1)"},
 	{"ping_interval", "RUNWIRE_PING_INTERVAL", "", kindDuration, "broker ping period; one missed pong = connection lost (> 0)"},
 	{"handshake_timeout", "RUNWIRE_HANDSHAKE_TIMEOUT", "", kindDuration, "dial start to broker:inforequest (> 0)"},
+	{"settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT", "", kindDuration, "accepting a task to receiving its settings; then it is dropped (> 0)"},
 }
 
 // configEnv and configFlag name the optional YAML config file. They are not

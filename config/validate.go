@@ -98,6 +98,9 @@ func validate(c Config, origin map[string]string) []error {
 	if c.HandshakeTimeout <= 0 {
 		v.fail("handshake_timeout", "RUNWIRE_HANDSHAKE_TIMEOUT must be greater than 0, got %s", c.HandshakeTimeout)
 	}
+	if c.SettingsTimeout <= 0 {
+		v.fail("settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT must be greater than 0, got %s", c.SettingsTimeout)
+	}
 	return v.errs
 }
 

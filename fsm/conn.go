@@ -31,16 +31,40 @@ type Conn interface {
 	Abort()
 }
 
-// Handler is what runs on a registered connection: task handling plugs in here. Both methods
-// are called from the connection's listen goroutine, in message order, and must not block for
-// long: the connection's reader stalls behind them. ctx is cancelled when the machine leaves
-// Listening.
+// Link is a registered connection as the Handler sees it.
+type Link interface {
+	Sender
+	// ResetIdle re-arms the idle timer (N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT): task handling
+	// calls it on every accept and every finished or cancelled task. It never blocks.
+	ResetIdle()
+}
+
+// Handler is what runs on a registered connection: task handling plugs in here. Registered
+// and Handle are called from the connection's listen goroutine, in message order, and must
+// not block for long: the connection's reader stalls behind them. ctx is cancelled when the
+// machine leaves Listening.
 type Handler interface {
 	// Registered is called once per connection, on broker:runnerregistered.
-	Registered(ctx context.Context, s Sender)
+	Registered(ctx context.Context, link Link)
 	// Handle receives every broker message after registration other than the
 	// registration itself.
-	Handle(ctx context.Context, m transport.BrokerMessage, s Sender)
+	Handle(ctx context.Context, m transport.BrokerMessage, link Link)
+	// Busy reports whether any task exists; the idle timer does not fire while it does.
+	// Called from the idle timer's goroutine.
+	Busy() bool
+}
+
+// link is the Link of one Listening state instance.
+type link struct {
+	Conn
+	reset chan struct{}
+}
+
+func (l link) ResetIdle() {
+	select {
+	case l.reset <- struct{}{}:
+	default: // a reset is already pending; one is enough
+	}
 }
 
 // TransportDialer adapts a *transport.Dialer to Dialer.

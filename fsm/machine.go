@@ -61,6 +61,7 @@ type Machine struct {
 	epoch       uint64
 	retries     int
 	delay       time.Duration
+	idleReset   chan struct{}
 	authErr     error
 	wg          sync.WaitGroup
 

@@ -31,8 +31,10 @@ func (m *Machine) leaveState(_ context.Context, e *looplab.Event) {
 
 // enterListening answers broker:inforequest and serves the connection.
 func (m *Machine) enterListening(_ context.Context, e *looplab.Event) {
-	ctx, epoch, conn := m.stateContext(), m.epoch, argPost(e).conn
-	m.spawn(func() { m.listen(ctx, epoch, conn) })
+	ctx, epoch := m.stateContext(), m.epoch
+	l := link{Conn: argPost(e).conn, reset: make(chan struct{}, 1)}
+	m.idleReset = l.reset
+	m.spawn(func() { m.listen(ctx, epoch, l) })
 }
 
 // leaveListening closes the connection (via the listen goroutine) and withdraws readiness.
@@ -126,8 +128,8 @@ func (m *Machine) registeredNow() {
 	if d := m.opts.IdleTimeout; d > 0 {
 		// Idle shutdown is armed on registration and belongs to this connection: leaving
 		// Listening cancels it, as n8n's runner cancels its idle timer on disconnect.
-		ctx := m.stateCtx
-		m.spawn(func() { m.idle(ctx, d) })
+		ctx, reset := m.stateCtx, m.idleReset
+		m.spawn(func() { m.idle(ctx, d, reset) })
 	}
 }
 
@@ -149,7 +151,7 @@ func (m *Machine) dial(ctx context.Context, epoch uint64) {
 
 // listen serves one connection: runner:info, registration, then the handler. On stop the
 // connection closes with 1001; otherwise at once.
-func (m *Machine) listen(ctx context.Context, epoch uint64, conn Conn) {
+func (m *Machine) listen(ctx context.Context, epoch uint64, conn link) {
 	defer func() {
 		if errors.Is(context.Cause(ctx), errStopping) {
 			conn.Close()
@@ -206,14 +208,25 @@ func (m *Machine) info() transport.RunnerInfo {
 	return transport.RunnerInfo{Name: m.opts.Name, Types: types}
 }
 
-// idle calls OnIdle once the timeout passes, unless the connection ends first.
-func (m *Machine) idle(ctx context.Context, d time.Duration) {
+// idle calls OnIdle once the timeout passes with no reset and no task, unless the connection
+// ends first. As in n8n's runner, firing while a task exists does nothing and does not
+// re-arm: the next reset (a task finishing or cancelled) does.
+func (m *Machine) idle(ctx context.Context, d time.Duration, reset <-chan struct{}) {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-t.C:
-		m.log.Info("Reached idle timeout, starting shutdown...", "timeout", d.String())
-		m.opts.OnIdle()
-	case <-ctx.Done():
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reset:
+			t.Reset(d)
+		case <-t.C:
+			if m.opts.Handler != nil && m.opts.Handler.Busy() {
+				continue
+			}
+			m.log.Info("Reached idle timeout, starting shutdown...", "timeout", d.String())
+			m.opts.OnIdle()
+			return
+		}
 	}
 }

@@ -39,6 +39,7 @@ var (
 	backoffJitter    field = func(c config.Config) any { return c.Backoff.Jitter }
 	pingInterval     field = func(c config.Config) any { return c.PingInterval }
 	handshake        field = func(c config.Config) any { return c.HandshakeTimeout }
+	settingsWait     field = func(c config.Config) any { return c.SettingsTimeout }
 )
 
 var _ = Describe("Environment variables", func() {
@@ -91,6 +92,7 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "RUNWIRE_BACKOFF_JITTER", "0.5", backoffJitter, 0.5),
 		Entry(nil, "RUNWIRE_PING_INTERVAL", "5s", pingInterval, 5*time.Second),
 		Entry(nil, "RUNWIRE_HANDSHAKE_TIMEOUT", "2500ms", handshake, 2500*time.Millisecond),
+		Entry(nil, "RUNWIRE_SETTINGS_TIMEOUT", "1500ms", settingsWait, 1500*time.Millisecond),
 	)
 
 	It("reads n8n's bool rule the other way too: only true is true", func() {

@@ -39,6 +39,7 @@ backoff:
   jitter: 0.1
 ping_interval: 10s
 handshake_timeout: 3s
+settings_timeout: 4s
 `
 
 var _ = Describe("The YAML config file", func() {
@@ -68,6 +69,7 @@ var _ = Describe("The YAML config file", func() {
 			Backoff:          config.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2, Jitter: 0.1},
 			PingInterval:     10 * time.Second,
 			HandshakeTimeout: 3 * time.Second,
+			SettingsTimeout:  4 * time.Second,
 			File:             p,
 		}))
 	})

@@ -63,6 +63,7 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "RUNWIRE_PING_INTERVAL=0s", "RUNWIRE_PING_INTERVAL", "greater than 0"),
 		Entry(nil, "RUNWIRE_PING_INTERVAL=-1s", "RUNWIRE_PING_INTERVAL", "greater than 0"),
 		Entry(nil, "RUNWIRE_HANDSHAKE_TIMEOUT=0s", "RUNWIRE_HANDSHAKE_TIMEOUT", "greater than 0"),
+		Entry(nil, "RUNWIRE_SETTINGS_TIMEOUT=0s", "RUNWIRE_SETTINGS_TIMEOUT", "greater than 0"),
 	)
 
 	DescribeTable("accepts the boundaries",

@@ -213,7 +213,7 @@ func (b *Broker) handleWS(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close(websocket.StatusNoStatusRcvd, "")
 		return
 	}
-	c := &BrokerConn{ID: r.URL.Query().Get("id"), ws: ws, closed: make(chan struct{}), types: make(chan string, 256)}
+	c := &BrokerConn{ID: r.URL.Query().Get("id"), ws: ws, closed: make(chan struct{}), types: make(chan string, 256), msgs: make(chan map[string]any, 1<<16)}
 	b.mu.Lock()
 	b.conns = append(b.conns, c)
 	b.mu.Unlock()
@@ -232,6 +232,7 @@ type BrokerConn struct {
 
 	closed chan struct{}
 	types  chan string
+	msgs   chan map[string]any
 
 	mu        sync.Mutex
 	received  []map[string]any
@@ -263,6 +264,11 @@ func (c *BrokerConn) serve(ctx context.Context, registered chan<- *BrokerConn) {
 		select {
 		case c.types <- typ:
 		default:
+		}
+		select {
+		case c.msgs <- m:
+		case <-ctx.Done():
+			return
 		}
 		if typ == "runner:info" {
 			if c.SendJSON(ctx, map[string]any{"type": "broker:runnerregistered"}) == nil {
@@ -307,6 +313,9 @@ func (c *BrokerConn) CloseCode() websocket.StatusCode {
 
 // Types delivers the type of each message the runner sends, in order.
 func (c *BrokerConn) Types() <-chan string { return c.types }
+
+// Messages delivers every message the runner sends, decoded, in order.
+func (c *BrokerConn) Messages() <-chan map[string]any { return c.msgs }
 
 // Received returns the messages the runner has sent so far, decoded.
 func (c *BrokerConn) Received() []map[string]any {

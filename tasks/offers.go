@@ -1,0 +1,80 @@
+package tasks
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/runwire/runwire/transport"
+)
+
+// offerPass drops expired offers and tops open offers + tasks up to MaxConcurrency. Only the
+// connection's offer loop calls it, so offers go out in one order.
+func (m *Manager) offerPass(s *session) {
+	now := time.Now()
+	m.mu.Lock()
+	if m.sess != s || s.draining || m.stopping || len(m.types) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	for id, o := range m.offers {
+		if now.After(o.expires) {
+			delete(m.offers, id)
+		}
+	}
+	n := m.opts.MaxConcurrency - len(m.offers) - len(m.tasks)
+	out := make([]transport.TaskOffer, 0, max(n, 0))
+	for range n {
+		validFor := m.opts.OfferValidity
+		if j := m.opts.OfferJitter.Milliseconds(); j > 0 {
+			validFor += time.Duration(rand.Int64N(j+1)) * time.Millisecond //nolint:gosec // jitter, not a secret
+		}
+		typ := m.types[m.next%len(m.types)]
+		m.next++
+		id := transport.NewID()
+		m.offers[id] = offer{taskType: typ, expires: now.Add(validFor + OfferLatencyBuffer)}
+		out = append(out, transport.TaskOffer{OfferID: id, TaskType: typ, ValidFor: int(validFor.Milliseconds())})
+	}
+	m.mu.Unlock()
+	for _, o := range out {
+		if err := s.link.Send(s.ctx, o); err != nil {
+			return // the connection is ending; serve cleans up
+		}
+	}
+}
+
+// accept answers broker:taskofferaccept at once: the broker gives up after 2 s.
+func (m *Manager) accept(msg transport.TaskOfferAccept) {
+	now := time.Now()
+	m.mu.Lock()
+	s := m.sess
+	if s == nil {
+		m.mu.Unlock()
+		return
+	}
+	o, known := m.offers[msg.OfferID]
+	reason := ""
+	switch {
+	case s.draining || m.stopping:
+		reason = RejectShuttingDown
+	case !known || now.After(o.expires):
+		delete(m.offers, msg.OfferID)
+		reason = RejectOfferExpired
+	case len(m.tasks) >= m.opts.MaxConcurrency || m.tasks[msg.TaskID] != nil:
+		reason = RejectNoSlots
+	default:
+		delete(m.offers, msg.OfferID)
+		t := newTask(msg.TaskID, o.taskType, s)
+		m.tasks[t.id] = t
+		t.settingsTimer = time.AfterFunc(m.opts.SettingsTimeout, func() { m.settingsExpired(t) })
+	}
+	m.mu.Unlock()
+
+	if reason != "" {
+		m.log.Debug("Rejected task", "task_id", msg.TaskID, "reason", reason)
+		_ = s.link.Send(s.ctx, transport.TaskRejected{TaskID: msg.TaskID, Reason: reason})
+		return
+	}
+	m.log.Info("Accepted task " + msg.TaskID)
+	_ = s.link.Send(s.ctx, transport.TaskAccepted{TaskID: msg.TaskID})
+	s.link.ResetIdle()
+}

@@ -1,0 +1,103 @@
+package tasks
+
+import (
+	"context"
+	"strings"
+)
+
+// drain handles broker:drain: the broker is shutting down and will close the connection once
+// its tasks are done. Stop offering, forget open offers, reject later accepts, let running
+// tasks finish.
+func (m *Manager) drain() {
+	m.mu.Lock()
+	if m.sess != nil {
+		m.sess.draining = true
+	}
+	clear(m.offers)
+	running := len(m.tasks)
+	m.mu.Unlock()
+	m.log.Info("Broker is draining: no new tasks", "running", running)
+}
+
+// connectionLost cleans up after a connection: its offers are gone with it, and the broker
+// has already failed its tasks, so they are cancelled at once and their slots freed.
+func (m *Manager) connectionLost(s *session) {
+	m.mu.Lock()
+	if m.sess == s {
+		m.sess = nil
+		clear(m.offers)
+	}
+	var lost []string
+	var abort []*task
+	for _, t := range m.tasks {
+		if t.sess != s {
+			continue
+		}
+		lost = append(lost, t.id)
+		if t.state == waitingForSettings {
+			m.removeLocked(t)
+		} else {
+			abort = append(abort, t)
+		}
+	}
+	m.mu.Unlock()
+	for _, t := range abort {
+		m.abortTask(t, errConnLost)
+	}
+	if len(lost) > 0 {
+		m.log.Warn("Connection to the broker lost with tasks in flight; they are cancelled and their results lost",
+			"tasks", strings.Join(lost, ","))
+	}
+}
+
+// Shutdown stops offering and makes later accepts be rejected with RejectShuttingDown, waits
+// for the tasks that exist until ctx ends, then cancels the rest (each reports "Task was
+// cancelled") and waits for them to report. It returns how many tasks it had to cancel.
+// Shutdown is final.
+func (m *Manager) Shutdown(ctx context.Context) (cancelled int) {
+	m.mu.Lock()
+	m.stopping = true
+	clear(m.offers)
+	m.mu.Unlock()
+
+	if m.waitTasks(ctx) {
+		return 0
+	}
+	m.mu.Lock()
+	var abort []*task
+	for _, t := range m.tasks {
+		cancelled++
+		if t.state == waitingForSettings {
+			m.removeLocked(t)
+		} else {
+			abort = append(abort, t)
+		}
+	}
+	m.mu.Unlock()
+	for _, t := range abort {
+		m.abortTask(t, errShutdown)
+	}
+	m.waitTasks(context.Background()) // executors return promptly once cancelled
+	return cancelled
+}
+
+// waitTasks waits until the task table is empty (true) or ctx ends (false).
+func (m *Manager) waitTasks(ctx context.Context) bool {
+	for {
+		m.mu.Lock()
+		var done chan struct{}
+		for _, t := range m.tasks {
+			done = t.done
+			break
+		}
+		m.mu.Unlock()
+		if done == nil {
+			return true
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}

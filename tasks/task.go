@@ -1,0 +1,246 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/runwire/runwire/transport"
+)
+
+type taskState int
+
+const (
+	waitingForSettings taskState = iota
+	running
+	aborting
+)
+
+// Why a running task was aborted; the first reason wins.
+var (
+	errCancelled = errors.New("cancelled by the broker")
+	errTimedOut  = errors.New("task timeout reached")
+	errConnLost  = errors.New("connection to the broker lost")
+	errShutdown  = errors.New("runner shutting down")
+)
+
+// task is one entry of the task table. Its fields are guarded by Manager.mu, except those
+// set before the task is shared (id, typ, sess, done).
+type task struct {
+	id    string
+	typ   string
+	sess  *session
+	done  chan struct{} // closed when the task leaves the table
+	state taskState
+
+	settingsTimer *time.Timer
+	timeoutTimer  *time.Timer
+	cancelRun     context.CancelCauseFunc
+	abort         error // why it is aborting
+	meta          meta
+	started       time.Time
+	calls         []string // RPC call ids still pending
+}
+
+func newTask(id, typ string, s *session) *task {
+	return &task{id: id, typ: typ, sess: s, done: make(chan struct{})}
+}
+
+// meta is what n8n puts in every task's settings, whatever its type.
+type meta struct {
+	ContinueOnFail bool   `json:"continueOnFail"`
+	NodeName       string `json:"nodeName"`
+	NodeID         string `json:"nodeId"`
+	WorkflowName   string `json:"workflowName"`
+	WorkflowID     string `json:"workflowId"`
+}
+
+// removeLocked takes t out of the table, once; it reports whether this call did.
+func (m *Manager) removeLocked(t *task) bool {
+	if m.tasks[t.id] != t {
+		return false
+	}
+	delete(m.tasks, t.id)
+	if t.settingsTimer != nil {
+		t.settingsTimer.Stop()
+	}
+	if t.timeoutTimer != nil {
+		t.timeoutTimer.Stop()
+	}
+	for _, c := range t.calls {
+		delete(m.calls, c)
+	}
+	close(t.done)
+	m.kickLocked()
+	return true
+}
+
+// settings starts a task that was waiting for them.
+func (m *Manager) settings(msg transport.TaskSettings) {
+	m.mu.Lock()
+	t := m.tasks[msg.TaskID]
+	if t == nil {
+		m.mu.Unlock()
+		m.log.Warn("Received settings for an unknown task, discarding them", "task_id", msg.TaskID)
+		return
+	}
+	if t.state != waitingForSettings {
+		m.mu.Unlock()
+		m.log.Warn("Received settings for a task that is already running, discarding them", "task_id", msg.TaskID)
+		return
+	}
+	t.settingsTimer.Stop()
+	t.state = running
+	t.started = time.Now()
+	_ = json.Unmarshal(msg.Settings, &t.meta) // best effort: a wrong type leaves the zero value
+	ctx, cancel := context.WithCancelCause(context.Background())
+	t.cancelRun = cancel
+	t.timeoutTimer = time.AfterFunc(m.opts.TaskTimeout, func() { m.abortTask(t, errTimedOut) })
+	ex := m.opts.Executors[t.typ]
+	m.wg.Add(1)
+	m.mu.Unlock()
+
+	m.log.Info("Received task " + t.id)
+	go m.run(ctx, ex, t, msg.Settings)
+}
+
+// run executes one task and reports it.
+func (m *Manager) run(ctx context.Context, ex Executor, t *task, settings json.RawMessage) {
+	defer m.wg.Done()
+	result, err := ex.Execute(ctx, Task{ID: t.id, Type: t.typ, Settings: settings}, console{m: m, t: t})
+	m.finish(t, result, err)
+}
+
+// finish sends the task's one terminal message and frees its slot.
+func (m *Manager) finish(t *task, result json.RawMessage, err error) {
+	m.mu.Lock()
+	abort := t.abort
+	m.removeLocked(t)
+	m.mu.Unlock()
+	t.cancelRun(nil)
+
+	s := t.sess
+	defer s.link.ResetIdle()
+	if errors.Is(abort, errConnLost) {
+		m.log.Warn("Lost the result of task "+t.id+": the connection to the broker ended while it ran", "task_id", t.id)
+		return
+	}
+	msg := m.terminal(t, result, err, abort)
+	if serr := s.link.Send(s.ctx, msg); serr != nil {
+		m.log.Warn("Could not report task "+t.id+": "+serr.Error(), "task_id", t.id)
+		return
+	}
+	switch msg := msg.(type) {
+	case transport.TaskDone:
+		m.log.Info(fmt.Sprintf("Completed task %s in %s (%s) for node %q (%s) in workflow %q (%s)",
+			t.id, formatDuration(time.Since(t.started)), formatSize(len(msg.Data.Result)),
+			orUnknown(t.meta.NodeName), orUnknown(t.meta.NodeID), orUnknown(t.meta.WorkflowName), orUnknown(t.meta.WorkflowID)))
+	case transport.TaskError:
+		m.log.Info("Task "+t.id+" failed: "+msg.Error.Message, "task_id", t.id)
+	}
+}
+
+// terminal maps the outcome to runner:taskdone or runner:taskerror, with n8n's
+// continue-on-fail rule: a failure that is not fatal becomes an output item.
+func (m *Manager) terminal(t *task, result json.RawMessage, err error, abort error) transport.RunnerMessage {
+	var fail *Error
+	switch {
+	case errors.Is(abort, errCancelled), errors.Is(abort, errShutdown):
+		fail = &Error{Message: MessageCancelled}
+	case errors.Is(abort, errTimedOut):
+		fail = &Error{Message: TimeoutMessage(m.opts.TaskTimeout), Description: ptr("")}
+	case err == nil:
+		if len(result) == 0 {
+			result = json.RawMessage("null")
+		}
+		return transport.TaskDone{TaskID: t.id, Data: transport.TaskResultData{Result: result}}
+	case errors.As(err, &fail):
+	default:
+		fail = &Error{Message: err.Error()}
+	}
+	if t.meta.ContinueOnFail && !fail.Fatal {
+		item, _ := json.Marshal([]map[string]map[string]string{{"json": {"error": fail.Message}}})
+		return transport.TaskDone{TaskID: t.id, Data: transport.TaskResultData{Result: item}}
+	}
+	return transport.TaskError{TaskID: t.id, Error: transport.TaskErrorDetail{Message: fail.Message, Description: fail.Description}}
+}
+
+// abortTask stops a running task for reason; the first reason wins, and the executor's
+// return then reports it.
+func (m *Manager) abortTask(t *task, reason error) {
+	m.mu.Lock()
+	if m.tasks[t.id] != t || t.state != running {
+		m.mu.Unlock()
+		return
+	}
+	t.state = aborting
+	t.abort = reason
+	m.mu.Unlock()
+	t.cancelRun(reason)
+}
+
+// cancel handles broker:taskcancel.
+func (m *Manager) cancel(msg transport.TaskCancel) {
+	m.mu.Lock()
+	t := m.tasks[msg.TaskID]
+	switch {
+	case t == nil:
+		m.mu.Unlock()
+		m.log.Debug("Received cancel for an unknown task, discarding it", "task_id", msg.TaskID)
+	case t.state == waitingForSettings:
+		m.removeLocked(t)
+		m.mu.Unlock()
+		m.log.Info("Cancelled task " + t.id + " (waiting for settings)")
+		t.sess.link.ResetIdle() // n8n's Python runner forgets this, and may never idle out
+	case t.state == running:
+		m.mu.Unlock()
+		m.log.Info("Cancelling task "+t.id, "reason", msg.Reason)
+		m.abortTask(t, errCancelled)
+	default:
+		m.mu.Unlock() // already aborting
+	}
+}
+
+// settingsExpired drops a task whose settings never came; the broker gave up on it long ago.
+func (m *Manager) settingsExpired(t *task) {
+	m.mu.Lock()
+	if t.state != waitingForSettings || !m.removeLocked(t) {
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	m.log.Warn(fmt.Sprintf("Dropped task %s: no settings within %s", t.id, m.opts.SettingsTimeout), "task_id", t.id)
+	t.sess.link.ResetIdle()
+}
+
+// rpcResponse matches broker:rpcresponse to the call it answers.
+func (m *Manager) rpcResponse(msg transport.RPCResponse) {
+	m.mu.Lock()
+	taskID, ok := m.calls[msg.CallID]
+	delete(m.calls, msg.CallID)
+	m.mu.Unlock()
+	switch {
+	case !ok:
+		m.log.Debug("Received an RPC response for an unknown call", "call_id", msg.CallID)
+	case msg.Status != transport.RPCStatusSuccess:
+		m.log.Warn("The broker refused a console output call", "task_id", taskID, "status", msg.Status)
+	}
+}
+
+// TimeoutMessage is n8n's text for a task stopped by N8N_RUNNERS_TASK_TIMEOUT.
+func TimeoutMessage(d time.Duration) string {
+	secs := d.Seconds()
+	if secs == float64(int64(secs)) {
+		unit := "seconds"
+		if secs == 1 {
+			unit = "second"
+		}
+		return "Task execution timed out after " + strconv.FormatInt(int64(secs), 10) + " " + unit
+	}
+	return fmt.Sprintf("Task execution timed out after %g seconds", secs)
+}
+
+func ptr[T any](v T) *T { return &v }
