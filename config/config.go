@@ -38,6 +38,8 @@ type Config struct {
 	Sandbox Sandbox `koanf:"sandbox"`
 	// Backoff shapes the wait between reconnection attempts.
 	Backoff Backoff `koanf:"backoff"`
+	// Python configures the Python executor's interpreter and per-task limits.
+	Python Python `koanf:"python"`
 	// PingInterval is how often runwire pings the broker; a pong missing for
 	// one whole interval means the connection is lost (> 0).
 	PingInterval time.Duration `koanf:"ping_interval"`
@@ -106,6 +108,22 @@ type Backoff struct {
 	Jitter float64 `koanf:"jitter"`
 }
 
+// Python configures the Python executor.
+type Python struct {
+	// Interpreter is the Python to run tasks with; "" means python3 on PATH.
+	Interpreter string `koanf:"interpreter"`
+	// Prefork is how many task processes are kept forked and waiting (>= 1).
+	Prefork int `koanf:"prefork"`
+	// MemoryBytes caps each task process's address space; 0 means no cap.
+	MemoryBytes int64 `koanf:"memory_bytes"`
+	// CPUSeconds caps each task process's CPU time; 0 means no cap.
+	CPUSeconds int64 `koanf:"cpu_seconds"`
+	// OpenFiles caps each task process's open files; 0 means no cap.
+	OpenFiles int64 `koanf:"open_files"`
+	// FileSizeBytes caps the size of any file a task writes; 0 means no cap.
+	FileSizeBytes int64 `koanf:"file_size_bytes"`
+}
+
 // Default returns the built-in defaults: n8n's Python runner defaults for
 // the N8N_* settings and gRPC-style reconnect timings for runwire's own. It is
 // not valid on its own, because no credentials are set.
@@ -143,6 +161,13 @@ func Default() Config {
 			Max:        30 * time.Second,
 			Multiplier: 1.6,
 			Jitter:     0.2,
+		},
+		Python: Python{
+			Prefork:       2,
+			MemoryBytes:   4 << 30,
+			CPUSeconds:    120,
+			OpenFiles:     256,
+			FileSizeBytes: 100 << 20,
 		},
 		PingInterval:     30 * time.Second,
 		HandshakeTimeout: 10 * time.Second,

@@ -98,6 +98,20 @@ func validate(c Config, origin map[string]string) []error {
 	if c.HandshakeTimeout <= 0 {
 		v.fail("handshake_timeout", "RUNWIRE_HANDSHAKE_TIMEOUT must be greater than 0, got %s", c.HandshakeTimeout)
 	}
+	if c.Python.Prefork < 1 {
+		v.fail("python.prefork", "RUNWIRE_PYTHON_PREFORK must be at least 1, got %d", c.Python.Prefork)
+	}
+	for _, limit := range []struct {
+		key string
+		n   int64
+	}{
+		{"python.memory_bytes", c.Python.MemoryBytes}, {"python.cpu_seconds", c.Python.CPUSeconds},
+		{"python.open_files", c.Python.OpenFiles}, {"python.file_size_bytes", c.Python.FileSizeBytes},
+	} {
+		if limit.n < 0 {
+			v.fail(limit.key, "%s must be 0 (no cap) or more, got %d", envOf(limit.key), limit.n)
+		}
+	}
 	if c.SettingsTimeout <= 0 {
 		v.fail("settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT must be greater than 0, got %s", c.SettingsTimeout)
 	}

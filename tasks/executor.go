@@ -19,6 +19,12 @@ type Executor interface {
 	Execute(ctx context.Context, task Task, console Console) (json.RawMessage, error)
 }
 
+// Availability is implemented by executors that can be unable to run tasks (no interpreter):
+// the manager offers no tasks of that type while Available is false. It must not block.
+type Availability interface {
+	Available() bool
+}
+
 // ExecutorFunc adapts a function to Executor.
 type ExecutorFunc func(ctx context.Context, task Task, console Console) (json.RawMessage, error)
 

@@ -12,7 +12,8 @@ import (
 func (m *Manager) offerPass(s *session) {
 	now := time.Now()
 	m.mu.Lock()
-	if m.sess != s || s.draining || m.stopping || len(m.types) == 0 {
+	types := m.availableTypes()
+	if m.sess != s || s.draining || m.stopping || len(types) == 0 {
 		m.mu.Unlock()
 		return
 	}
@@ -28,7 +29,7 @@ func (m *Manager) offerPass(s *session) {
 		if j := m.opts.OfferJitter.Milliseconds(); j > 0 {
 			validFor += time.Duration(rand.Int64N(j+1)) * time.Millisecond //nolint:gosec // jitter, not a secret
 		}
-		typ := m.types[m.next%len(m.types)]
+		typ := types[m.next%len(types)]
 		m.next++
 		id := transport.NewID()
 		m.offers[id] = offer{taskType: typ, expires: now.Add(validFor + OfferLatencyBuffer)}
@@ -77,4 +78,16 @@ func (m *Manager) accept(msg transport.TaskOfferAccept) {
 	m.log.Info("Accepted task " + msg.TaskID)
 	_ = s.link.Send(s.ctx, transport.TaskAccepted{TaskID: msg.TaskID})
 	s.link.ResetIdle()
+}
+
+// availableTypes are the task types whose executor can take tasks now.
+func (m *Manager) availableTypes() []string {
+	out := m.types[:0:0]
+	for _, typ := range m.types {
+		if a, ok := m.opts.Executors[typ].(Availability); ok && !a.Available() {
+			continue
+		}
+		out = append(out, typ)
+	}
+	return out
 }

@@ -40,6 +40,7 @@ var (
 	pingInterval     field = func(c config.Config) any { return c.PingInterval }
 	handshake        field = func(c config.Config) any { return c.HandshakeTimeout }
 	settingsWait     field = func(c config.Config) any { return c.SettingsTimeout }
+	python           field = func(c config.Config) any { return c.Python }
 )
 
 var _ = Describe("Environment variables", func() {
@@ -93,6 +94,12 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "RUNWIRE_PING_INTERVAL", "5s", pingInterval, 5*time.Second),
 		Entry(nil, "RUNWIRE_HANDSHAKE_TIMEOUT", "2500ms", handshake, 2500*time.Millisecond),
 		Entry(nil, "RUNWIRE_SETTINGS_TIMEOUT", "1500ms", settingsWait, 1500*time.Millisecond),
+		Entry(nil, "RUNWIRE_PYTHON", "/opt/py/bin/python3", python, withPython(func(p *config.Python) { p.Interpreter = "/opt/py/bin/python3" })),
+		Entry(nil, "RUNWIRE_PYTHON_PREFORK", "4", python, withPython(func(p *config.Python) { p.Prefork = 4 })),
+		Entry(nil, "RUNWIRE_PYTHON_MEMORY_BYTES", "536870912", python, withPython(func(p *config.Python) { p.MemoryBytes = 512 << 20 })),
+		Entry(nil, "RUNWIRE_PYTHON_CPU_SECONDS", "0", python, withPython(func(p *config.Python) { p.CPUSeconds = 0 })),
+		Entry(nil, "RUNWIRE_PYTHON_OPEN_FILES", "32", python, withPython(func(p *config.Python) { p.OpenFiles = 32 })),
+		Entry(nil, "RUNWIRE_PYTHON_FILE_SIZE_BYTES", "1024", python, withPython(func(p *config.Python) { p.FileSizeBytes = 1024 })),
 	)
 
 	It("reads n8n's bool rule the other way too: only true is true", func() {
@@ -139,3 +146,10 @@ var _ = Describe("Environment variables", func() {
 		Expect(cfg.Warnings).To(BeEmpty())
 	})
 })
+
+// withPython is the default Python section with one change.
+func withPython(change func(p *config.Python)) config.Python {
+	p := config.Default().Python
+	change(&p)
+	return p
+}

@@ -40,6 +40,13 @@ backoff:
 ping_interval: 10s
 handshake_timeout: 3s
 settings_timeout: 4s
+python:
+  interpreter: /usr/bin/python3.11
+  prefork: 3
+  memory_bytes: 1073741824
+  cpu_seconds: 30
+  open_files: 64
+  file_size_bytes: 1048576
 `
 
 var _ = Describe("The YAML config file", func() {
@@ -70,6 +77,7 @@ var _ = Describe("The YAML config file", func() {
 			PingInterval:     10 * time.Second,
 			HandshakeTimeout: 3 * time.Second,
 			SettingsTimeout:  4 * time.Second,
+			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20},
 			File:             p,
 		}))
 	})

@@ -64,6 +64,8 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "RUNWIRE_PING_INTERVAL=-1s", "RUNWIRE_PING_INTERVAL", "greater than 0"),
 		Entry(nil, "RUNWIRE_HANDSHAKE_TIMEOUT=0s", "RUNWIRE_HANDSHAKE_TIMEOUT", "greater than 0"),
 		Entry(nil, "RUNWIRE_SETTINGS_TIMEOUT=0s", "RUNWIRE_SETTINGS_TIMEOUT", "greater than 0"),
+		Entry(nil, "RUNWIRE_PYTHON_PREFORK=0", "RUNWIRE_PYTHON_PREFORK", "at least 1"),
+		Entry(nil, "RUNWIRE_PYTHON_MEMORY_BYTES=-1", "RUNWIRE_PYTHON_MEMORY_BYTES", "0 (no cap) or more"),
 	)
 
 	DescribeTable("accepts the boundaries",
