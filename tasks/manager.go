@@ -49,7 +49,8 @@ type Options struct {
 	// SettingsTimeout bounds the wait between accepting a task and its settings.
 	SettingsTimeout time.Duration
 	// OfferInterval, OfferValidity and OfferJitter shape the offers: a pass every
-	// interval, each offer valid for validity + a random 0..jitter (inclusive, in ms).
+	// interval, each offer valid for validity + a random 0..jitter (inclusive, in ms). Zero
+	// takes n8n's values (250 ms, 5000 ms, 500 ms).
 	OfferInterval time.Duration
 	OfferValidity time.Duration
 	OfferJitter   time.Duration
@@ -100,9 +101,7 @@ func New(opts Options) (*Manager, error) {
 	opts.SettingsTimeout = orDefault(opts.SettingsTimeout, DefaultSettingsTimeout)
 	opts.OfferInterval = orDefault(opts.OfferInterval, DefaultOfferInterval)
 	opts.OfferValidity = orDefault(opts.OfferValidity, DefaultOfferValidity)
-	if opts.OfferJitter < 0 {
-		opts.OfferJitter = 0
-	}
+	opts.OfferJitter = orDefault(opts.OfferJitter, DefaultOfferJitter)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -17,6 +17,7 @@ const (
 	waitingForSettings taskState = iota
 	running
 	aborting
+	reporting // the executor has returned; the terminal message is on its way
 )
 
 // Why a running task was aborted; the first reason wins.
@@ -114,16 +115,23 @@ func (m *Manager) run(ctx context.Context, ex Executor, t *task, settings json.R
 	m.finish(t, result, err)
 }
 
-// finish sends the task's one terminal message and frees its slot.
+// finish sends the task's one terminal message, then frees its slot: a task leaves the table
+// only once its outcome is on the wire, so a shutdown that waits for the table to empty never
+// closes the connection under a result.
 func (m *Manager) finish(t *task, result json.RawMessage, err error) {
 	m.mu.Lock()
 	abort := t.abort
-	m.removeLocked(t)
+	t.state = reporting
 	m.mu.Unlock()
 	t.cancelRun(nil)
 
 	s := t.sess
-	defer s.link.ResetIdle()
+	defer func() {
+		m.mu.Lock()
+		m.removeLocked(t)
+		m.mu.Unlock()
+		s.link.ResetIdle()
+	}()
 	if errors.Is(abort, errConnLost) {
 		m.log.Warn("Lost the result of task "+t.id+": the connection to the broker ended while it ran", "task_id", t.id)
 		return
@@ -200,7 +208,7 @@ func (m *Manager) cancel(msg transport.TaskCancel) {
 		m.log.Info("Cancelling task "+t.id, "reason", msg.Reason)
 		m.abortTask(t, errCancelled)
 	default:
-		m.mu.Unlock() // already aborting
+		m.mu.Unlock() // already aborting or reporting
 	}
 }
 
