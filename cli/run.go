@@ -53,11 +53,8 @@ func run(ctx context.Context, env Env, args []string) int {
 		logger.Info("N8N_RUNNERS_GRANT_TOKEN is ignored: N8N_RUNNERS_AUTH_TOKEN is set, so runwire fetches its own grant tokens")
 	}
 
-	// Executors register here by task type; the Python executor is the next piece of work.
-	executors := map[string]tasks.Executor{}
-	if len(executors) == 0 {
-		logger.Warn("No task executors are built in yet: runwire registers with the broker but offers no tasks")
-	}
+	executors, closeExecutors := startExecutors(cfg, env.Environ, logger)
+	defer closeExecutors()
 	mgr, err := tasks.New(tasks.Options{
 		Executors:       executors,
 		MaxConcurrency:  cfg.MaxConcurrency,

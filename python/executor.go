@@ -1,0 +1,251 @@
+package python
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/runwire/runwire/tasks"
+)
+
+// TaskType is the task type this executor serves.
+const TaskType = "python"
+
+// Limits are the resource limits each task's process gets; 0 leaves one as it is.
+type Limits struct {
+	MemoryBytes   int64 `json:"memoryBytes"`
+	CPUSeconds    int64 `json:"cpuSeconds"`
+	OpenFiles     int64 `json:"openFiles"`
+	FileSizeBytes int64 `json:"fileSizeBytes"`
+}
+
+// Options configure the Python executor.
+type Options struct {
+	// Interpreter is RUNWIRE_PYTHON; "" means python3 on PATH.
+	Interpreter string
+	// Environ is runwire's environment; the broker secrets are removed before any Python
+	// process sees it.
+	Environ []string
+	// The sandbox settings, as n8n names them (N8N_RUNNERS_STDLIB_ALLOW and so on).
+	StdlibAllow, ExternalAllow, BuiltinsDeny, EnvAllow []string
+	BlockEnvAccess, AllowTransitiveImports             bool
+	Limits                                             Limits
+	// MaxPayload bounds one frame from a child (N8N_RUNNERS_MAX_PAYLOAD).
+	MaxPayload int64
+	// Prefork is how many children are kept forked and waiting; 0 means 2.
+	Prefork int
+	// MaxConcurrency is the most tasks that run at once; it sizes the pool.
+	MaxConcurrency int
+	Logger         *slog.Logger
+}
+
+// n8n's messages for a child that ends without a result.
+const (
+	msgKilled   = "Process was forcefully killed (SIGKILL)"
+	msgNoResult = "Process completed but returned no result. This is likely an internal error."
+	msgNoRead   = "Failed to read result from child process"
+	maxPrints   = 100
+	cacheSize   = 500
+)
+
+// Executor runs "python" tasks. Start it once; it boots in the background (finding the
+// interpreter, warming the zygote) so that runwire registers without waiting, and a task that
+// arrives first waits for it. Safe for concurrent use.
+type Executor struct {
+	opts  Options
+	log   *slog.Logger
+	cache *analysisCache
+
+	booted  chan struct{} // closed when boot has finished, either way
+	failed  atomic.Bool
+	bootErr error
+	z       *zygote
+	interp  Interpreter
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Start begins booting the executor and returns at once.
+func Start(opts Options) *Executor {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Prefork <= 0 {
+		opts.Prefork = 2
+	}
+	if opts.MaxConcurrency <= 0 {
+		opts.MaxConcurrency = 5
+	}
+	if opts.MaxPayload <= 0 {
+		opts.MaxPayload = 1 << 30
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Executor{opts: opts, log: opts.Logger, cache: newAnalysisCache(cacheSize), booted: make(chan struct{}), cancel: cancel}
+	e.wg.Add(1)
+	go e.boot(ctx)
+	return e
+}
+
+func (e *Executor) boot(ctx context.Context) {
+	defer e.wg.Done()
+	defer close(e.booted)
+	start := time.Now()
+	interp, err := Discover(ctx, e.opts.Interpreter)
+	if err == nil {
+		e.interp = interp
+		e.z, err = startZygote(interp, e.opts.Environ, zygoteConfig{
+			StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
+			BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
+			Limits: e.opts.Limits, MaxPrints: maxPrints,
+		}, e.opts.MaxConcurrency+e.opts.Prefork, e.log)
+	}
+	if err == nil {
+		select {
+		case <-e.z.ready:
+			err = e.z.fork(e.opts.Prefork)
+		case <-e.z.exited:
+			err = errors.New("the Python zygote exited during start-up (its stderr is in the debug log)")
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		e.bootErr = err
+		e.failed.Store(true)
+		if ctx.Err() == nil {
+			e.log.Error("Python tasks are unavailable, runwire offers none: " + err.Error())
+		}
+		return
+	}
+	e.log.Info("Python executor ready", "python", interp.Path, "version", interp.Version, "prefork", e.opts.Prefork,
+		"boot", time.Since(start).Round(time.Millisecond).String())
+}
+
+// Available is false once booting has failed: the task manager then offers no python tasks.
+func (e *Executor) Available() bool { return !e.failed.Load() }
+
+// Ready blocks until the executor has booted, and says whether it can run tasks.
+func (e *Executor) Ready(ctx context.Context) error {
+	select {
+	case <-e.booted:
+		return e.bootErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the zygote and every waiting child and removes the runtime directory. Tasks
+// must have ended first (the task manager's Wait).
+func (e *Executor) Close() {
+	e.cancel()
+	<-e.booted
+	if e.z != nil {
+		e.z.close()
+	}
+	e.wg.Wait()
+}
+
+// Execute implements tasks.Executor.
+func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.Console) (json.RawMessage, error) {
+	s, err := checkSettings(task.Settings)
+	if err != nil {
+		return nil, err
+	}
+	key := analysisKey(*s.Code, e.opts.StdlibAllow, e.opts.ExternalAllow)
+	analysed, violation := e.cache.lookup(key)
+	if violation != nil {
+		return nil, violation
+	}
+	if err := e.Ready(ctx); err != nil {
+		return nil, fmt.Errorf("Python is not available: %w", err) //nolint:staticcheck // n8n shows this to the user: a sentence
+	}
+	c, err := e.z.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The pool gave one up: fork its replacement now, off the task's path.
+	if err := e.z.fork(1); err != nil {
+		e.log.Warn("Could not ask the Python zygote for a new child: " + err.Error())
+	}
+	defer func() { _ = c.conn.Close() }()
+
+	stopped := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(stopped)
+		c.terminate()
+	})
+	defer func() {
+		if !stop() {
+			<-stopped // the termination has started: let it finish
+		}
+	}()
+
+	if err := writeFrame(c.conn, taskFrame{Type: "task", TaskID: task.ID, Settings: task.Settings, SkipAnalysis: analysed}); err != nil {
+		return nil, e.crashed(ctx, c)
+	}
+	prints := 0
+	for {
+		body, err := readFrame(c.conn, e.opts.MaxPayload)
+		if err != nil {
+			return nil, e.crashed(ctx, c)
+		}
+		var f childFrame
+		if err := json.Unmarshal(body, &f); err != nil {
+			return nil, &tasks.Error{Message: msgNoRead, Description: ptr("")}
+		}
+		switch f.Type {
+		case "analysis":
+			if f.OK {
+				e.cache.store(key, nil)
+			}
+		case "print":
+			// A child is not trusted to keep to the cap: code that escapes the language
+			// sandbox can write any frame it likes.
+			if prints++; prints <= maxPrints+1 {
+				console.Print(f.Args...)
+			}
+		case "result":
+			if len(f.Result) == 0 {
+				return json.RawMessage("null"), nil
+			}
+			return f.Result, nil
+		case "error":
+			te := &tasks.Error{Message: f.Message, Description: f.Description, Fatal: f.Fatal}
+			if f.Fatal && f.Message == "Security violations detected" {
+				e.cache.store(key, te)
+			}
+			return nil, te
+		}
+	}
+}
+
+// crashed explains a child that ended without a result, by how it ended.
+func (e *Executor) crashed(ctx context.Context, c *child) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx) // the task manager reports why it stopped the task
+	}
+	select {
+	case <-c.exit.done:
+	case <-time.After(2 * time.Second):
+		return &tasks.Error{Message: msgNoRead, Description: ptr("")}
+	}
+	switch code := c.exit.code; {
+	case code == -9:
+		return &tasks.Error{Message: msgKilled, Description: ptr("")}
+	case code == -int(syscall.SIGXCPU) && e.opts.Limits.CPUSeconds > 0:
+		return &tasks.Error{Message: fmt.Sprintf("Task used more than %d seconds of CPU time (RUNWIRE_PYTHON_CPU_SECONDS)", e.opts.Limits.CPUSeconds), Description: ptr("")}
+	case code == 0:
+		return &tasks.Error{Message: msgNoResult, Description: ptr("")}
+	default:
+		return &tasks.Error{Message: fmt.Sprintf("Task subprocess exited with code %d", code), Description: ptr("")}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,312 @@
+"""A forked child: runs exactly one task, reports it over its connection, and exits.
+
+    hello -> (task) -> [analysis] -> print* -> [truncation print] -> result | error -> exit 0
+
+A connection that ends without a result or error frame means the child crashed; runwire then
+reports it by the exit code the zygote sends.
+"""
+
+import ast
+import io
+import os
+import signal
+import sys
+import textwrap
+
+import analysis
+import frames
+import printing
+import results
+import rules
+import sandbox
+from allowlist import Policy
+from callables import _FormatGuard, _SafePrint
+from formatguard import RewriteFormatCalls, checked_format
+
+# runwire's modules, dropped from sys.modules before user code runs.
+OWN_MODULES = (
+    "allowlist",
+    "analysis",
+    "callables",
+    "child",
+    "formatguard",
+    "frames",
+    "printing",
+    "results",
+    "rules",
+    "sandbox",
+    "stdlib_names",
+    "zygote",
+)
+
+_MODES = {
+    "runOnceForAllItems": (rules.ALL_ITEMS_FILENAME, False),
+    "runOnceForEachItem": (rules.PER_ITEM_FILENAME, True),
+}
+
+
+class Config:
+    """The zygote's config line, read once and shared by every child."""
+
+    def __init__(self, line):
+        if not isinstance(line, dict) or line.get("type") != "config":
+            raise ValueError("the first line must be a config message")
+        socket_path = line.get("socket")
+        if not isinstance(socket_path, str) or not socket_path:
+            raise ValueError("config.socket must be the path of runwire's unix socket")
+        self.socket = socket_path
+        self.policy = Policy(
+            _names(line, "stdlibAllow"),
+            _names(line, "externalAllow"),
+            line.get("allowTransitiveImports") is True,
+        )
+        if "builtinsDeny" in line:
+            self.builtins_deny = frozenset(_names(line, "builtinsDeny"))
+        else:
+            self.builtins_deny = frozenset(
+                name.strip() for name in rules.BUILTINS_DENY_DEFAULT.split(",")
+            )
+        self.block_env = line.get("blockEnvAccess") is not False
+        self.env_allow = tuple(_names(line, "envAllow"))
+        limits = line.get("limits")
+        self.limits = limits if isinstance(limits, dict) else {}
+        max_prints = line.get("maxPrints")
+        self.max_prints = (
+            max_prints
+            if isinstance(max_prints, int) and not isinstance(max_prints, bool) and max_prints >= 0
+            else rules.MAX_PRINTS_DEFAULT
+        )
+
+
+def _names(line, key):
+    value = line.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("config.%s must be a list of strings" % key)
+    return value
+
+
+class _Fatal(Exception):
+    """Report this error as fatal (runwire sends it as a taskerror even with
+    continue-on-fail) and stop."""
+
+    def __init__(self, message, description=None):
+        super().__init__(message)
+        self.message = message
+        self.description = description
+
+
+def _settings(task):
+    settings = task.get("settings") if isinstance(task, dict) else None
+    if not isinstance(settings, dict):
+        raise _Fatal(rules.MSG_BAD_SETTINGS.format(problem="'settings' is missing"))
+    code = settings.get("code")
+    if code is None:
+        raise _Fatal(rules.MSG_BAD_SETTINGS.format(problem="'code' is missing"))
+    if not isinstance(code, str):
+        raise _Fatal(rules.MSG_BAD_SETTINGS.format(problem="'code' must be a string"))
+    mode = settings.get("nodeMode")
+    if mode is None:
+        raise _Fatal(rules.MSG_BAD_SETTINGS.format(problem="'nodeMode' is missing"))
+    if mode not in _MODES:
+        raise _Fatal(
+            rules.MSG_BAD_SETTINGS.format(problem="unknown 'nodeMode' %r" % (mode,))
+        )
+    items = settings.get("items")
+    if items is None:
+        raise _Fatal(rules.MSG_BAD_SETTINGS.format(problem="'items' is missing"))
+    if not isinstance(items, list):
+        raise _Fatal(rules.MSG_BAD_SETTINGS.format(problem="'items' must be a list"))
+    return code, mode, items, settings.get("query")
+
+
+def compile_user_code(code, filename):
+    """The code becomes the body of a function (so it may `return`); its value lands in
+    OUTPUT_KEY. Format-style calls are routed through the format guard."""
+    wrapped = "def _user_function():\n%s\n\n%s = _user_function()" % (
+        textwrap.indent(code, "    "),
+        rules.OUTPUT_KEY,
+    )
+    if code.isascii() and "format" not in code and "get_field" not in code:
+        # No format-style call can be in it. (Only for ASCII source: identifiers are
+        # NFKC-normalised, so a non-ASCII spelling can still mean `.format`.)
+        return compile(wrapped, filename, "exec")
+    tree = ast.parse(wrapped, filename, "exec")
+    tree = ast.fix_missing_locations(RewriteFormatCalls().visit(tree))
+    return compile(tree, filename, "exec")
+
+
+def _error_text(error, stderr):
+    if isinstance(error, SystemExit):
+        message = rules.MSG_SYSTEM_EXIT.format(code=error.code)
+    else:
+        message = str(error)
+    description = getattr(error, "description", "") or stderr.getvalue()
+    if not isinstance(description, str):
+        description = str(description)
+    return message, description
+
+
+class Prepared:
+    """Everything a task needs that depends only on the zygote's config, done between fork
+    and hello so that it is off the task's critical path: the environment emptied, the
+    module cache cleaned, importlib guarded, user code's builtins, print and format guard
+    built, and the task code paths run once on a sample (which takes their copy-on-write
+    page faults now rather than during the task)."""
+
+    def __init__(self, config, channel):
+        self.config = config
+        self.channel = channel
+        self.recorder = printing.Recorder(self.send_print, config.max_prints)
+        _warm_up(config.policy)
+        check = sandbox.import_checker(config.policy)
+        sandbox.clear_environment(config.block_env, config.env_allow)
+        self.removed_modules = sandbox.clean_modules(config.policy, OWN_MODULES, _OWN_DIR)
+        sandbox.harden_importlib(config.policy, check)
+        self.scope = {
+            "__builtins__": sandbox.user_builtins(config.builtins_deny, check),
+            "print": _SafePrint(self.recorder),
+            rules.FORMAT_GUARD_KEY: _FormatGuard(checked_format),
+        }
+
+    def send_print(self, entry):
+        self.channel.send({"type": "print", "args": entry})
+
+
+def _warm_up(policy):
+    sample = "import json\nx = '{0}'.format(2)\nreturn [{'json': {'a': x}}]\n"
+    analysis.analyse(sample, policy)
+    compile_user_code(sample, rules.ALL_ITEMS_FILENAME)
+    compile_user_code("return 1", rules.PER_ITEM_FILENAME)
+    printing.format_args(("a", 1, None, [1, {"b": "c"}]))
+    results.result_frame([{"json": {"a": 1}, "pairedItem": {"item": 0}}])
+    frames.encode({"type": "print", "args": ["'a'"]})
+
+
+class Task:
+    def __init__(self, prepared, task):
+        self.prepared = prepared
+        self.config = prepared.config
+        self.channel = prepared.channel
+        self.task = task
+
+    def _finish(self, parts):
+        dropped = self.prepared.recorder.dropped()
+        if dropped:
+            self.prepared.send_print(printing.truncation_entry(dropped))
+        self.channel.send_parts(parts)
+
+    def fail(self, message, description=None, fatal=False):
+        frame = {"type": "error", "message": message, "fatal": fatal}
+        if description is not None:
+            frame["description"] = description
+        self._finish((frames.encode(frame),))
+
+    def run(self):
+        try:
+            code, mode, items, query = _settings(self.task)
+            sandbox.apply_limits(self.config.limits)
+            self.analyse(code)
+        except _Fatal as fatal:
+            self.fail(fatal.message, fatal.description, fatal=True)
+            return
+        filename, per_item = _MODES[mode]
+        base = self.prepared.scope
+        stderr = io.StringIO()
+        sys.stderr = stderr
+        try:
+            compiled = compile_user_code(code, filename)
+            if per_item:
+                output = []
+                for index, item in enumerate(items):
+                    scope = dict(base)
+                    scope["_item"] = item
+                    exec(compiled, scope)
+                    shaped = results.per_item_output(scope[rules.OUTPUT_KEY], index)
+                    if shaped is not None:
+                        output.append(shaped)
+            else:
+                scope = dict(base)
+                scope["_items"] = items
+                scope["_query"] = query
+                exec(compiled, scope)
+                output = scope[rules.OUTPUT_KEY]
+            parts = results.result_frame(output)
+        except results.NotJSON as refused:
+            self.fail(refused.message, refused.description)
+            return
+        except BaseException as error:  # noqa: B036 - n8n reports SystemExit & co. too
+            try:
+                message, description = _error_text(error, stderr)
+            except BaseException:  # as n8n: an exception that cannot be told kills the child
+                os._exit(1)
+            self.fail(message, description)
+            return
+        self._finish(parts)
+
+    def analyse(self, code):
+        if self.task.get("skipAnalysis") is True or self.config.policy.allows_everything:
+            return
+        try:
+            violations = analysis.analyse(code, self.config.policy)
+        except SyntaxError as error:
+            raise _Fatal(str(error)) from None
+        except (ValueError, RecursionError, MemoryError) as error:  # e.g. NUL bytes, nesting
+            raise _Fatal(str(error) or type(error).__name__) from None
+        if violations:
+            raise _Fatal(rules.SECURITY_VIOLATIONS, "\n".join(violations))
+        self.channel.send({"type": "analysis", "ok": True})
+
+
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _log(text):
+    printing._write_stderr("runwire python child %d: %s\n" % (os.getpid(), text))
+
+
+def main(config, inherited_fds):
+    """Entry point right after fork(); never returns."""
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for fd in inherited_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(2, 1)  # fd 1 was the zygote's control channel
+        channel = frames.Channel(config.socket)
+        prepared = Prepared(config, channel)
+        channel.send({"type": "hello", "pid": os.getpid()})
+        task = channel.receive()
+    except frames.ChannelClosed:
+        os._exit(0)  # runwire let this child go without a task
+    except BaseException as error:
+        _log("could not start: %r" % (error,))
+        os._exit(1)
+    try:
+        Task(prepared, task).run()
+    except BaseException as error:
+        try:
+            _log("internal error: %r" % (error,))
+            message = rules.MSG_INTERNAL.format(problem="%s: %s" % (type(error).__name__, error))
+            channel.send({"type": "error", "message": message, "fatal": False})
+        except BaseException:
+            os._exit(1)
+    _flush_stdout()
+    os._exit(0)
+
+
+def _flush_stdout():
+    # Whatever user code wrote to sys.stdout (fd 1, now runwire's debug log).
+    try:
+        sys.__stdout__.flush()
+    except BaseException:
+        pass

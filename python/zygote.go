@@ -1,0 +1,316 @@
+package python
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// zygote is the warm Python process and the socket its children connect back to.
+type zygote struct {
+	log *slog.Logger
+	cmd *exec.Cmd
+	dir string
+	ln  *net.UnixListener
+
+	ctlMu sync.Mutex
+	ctl   io.WriteCloser // the zygote's stdin
+
+	ready    chan struct{} // closed on the zygote's "ready"
+	version  string
+	children chan *child // forked, connected, waiting for a task
+
+	exitMu sync.Mutex
+	exits  map[int]*exitNote // children whose exit someone waits for
+
+	wg     sync.WaitGroup
+	exited chan struct{} // closed when the zygote process has ended
+}
+
+// child is one forked Python process waiting for, or running, its one task.
+type child struct {
+	pid  int
+	conn *net.UnixConn
+	exit *exitNote
+}
+
+// exitNote is closed when the child has ended; code then says how (n8n's convention:
+// negative = the signal).
+type exitNote struct {
+	done chan struct{}
+	code int
+}
+
+// zygoteConfig is the first control line, as docs/python-executor.md describes it.
+type zygoteConfig struct {
+	Type                   string   `json:"type"`
+	Socket                 string   `json:"socket"`
+	StdlibAllow            []string `json:"stdlibAllow"`
+	ExternalAllow          []string `json:"externalAllow"`
+	BuiltinsDeny           []string `json:"builtinsDeny"`
+	BlockEnvAccess         bool     `json:"blockEnvAccess"`
+	EnvAllow               []string `json:"envAllow"`
+	AllowTransitiveImports bool     `json:"allowTransitiveImports"`
+	Limits                 Limits   `json:"limits"`
+	MaxPrints              int      `json:"maxPrints"`
+}
+
+// startZygote writes the runtime, listens for children and starts the zygote; it returns
+// once the process runs (not once it is ready).
+func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChildren int, log *slog.Logger) (*zygote, error) {
+	dir, err := writeRuntime()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Type = "config"
+	cfg.Socket = filepath.Join(dir, "children.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: cfg.Socket, Net: "unix"})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("failed to listen for Python children on %s: %w", cfg.Socket, err)
+	}
+	cmd := exec.Command(interp.Path, "-I", "-B", filepath.Join(dir, "zygote.py")) //nolint:gosec // the resolved interpreter
+	cmd.Env = withoutSecrets(environ)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stdin, err1 := cmd.StdinPipe()
+	stdout, err2 := cmd.StdoutPipe()
+	stderr, err3 := cmd.StderrPipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		_ = ln.Close()
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("failed to set up the Python zygote's pipes: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		_ = ln.Close()
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("failed to start the Python zygote (%s): %w", interp.Path, err)
+	}
+	z := &zygote{
+		log: log, cmd: cmd, dir: dir, ln: ln, ctl: stdin,
+		ready: make(chan struct{}), children: make(chan *child, maxChildren),
+		exits: map[int]*exitNote{}, exited: make(chan struct{}),
+	}
+	z.wg.Add(4)
+	go z.readControl(stdout)
+	go z.logStderr(stderr)
+	go z.accept()
+	go func() {
+		defer z.wg.Done()
+		_ = cmd.Wait()
+		close(z.exited)
+	}()
+	if err := z.send(cfg); err != nil {
+		z.close()
+		return nil, err
+	}
+	return z, nil
+}
+
+// withoutSecrets is runwire's environment minus the broker credentials: user code must never
+// see them, whatever N8N_BLOCK_RUNNER_ENV_ACCESS says.
+func withoutSecrets(environ []string) []string {
+	secret := map[string]bool{
+		"N8N_RUNNERS_GRANT_TOKEN": true, "N8N_RUNNERS_GRANT_TOKEN_FILE": true,
+		"N8N_RUNNERS_AUTH_TOKEN": true, "N8N_RUNNERS_AUTH_TOKEN_FILE": true,
+	}
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !secret[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// send writes one control line.
+func (z *zygote) send(v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	z.ctlMu.Lock()
+	defer z.ctlMu.Unlock()
+	if _, err := z.ctl.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("failed to talk to the Python zygote: %w", err)
+	}
+	return nil
+}
+
+// fork asks for n more children.
+func (z *zygote) fork(n int) error {
+	for range n {
+		if err := z.send(map[string]string{"type": "fork"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readControl follows the zygote's control lines until it exits.
+func (z *zygote) readControl(r io.Reader) {
+	defer z.wg.Done()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var m struct {
+			Type    string `json:"type"`
+			PID     int    `json:"pid"`
+			Code    int    `json:"code"`
+			Version string `json:"version"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			z.log.Warn("Unreadable line from the Python zygote", "size", len(sc.Bytes()))
+			continue
+		}
+		switch m.Type {
+		case "ready":
+			z.version = m.Version
+			close(z.ready)
+		case "forked":
+		case "exit":
+			z.exitMu.Lock()
+			note := z.exits[m.PID]
+			delete(z.exits, m.PID)
+			z.exitMu.Unlock()
+			if note != nil {
+				note.code = m.Code
+				close(note.done)
+			}
+		case "forkfailed":
+			z.log.Warn("The Python zygote could not fork a child: " + m.Message)
+		case "error":
+			z.log.Error("The Python zygote failed: " + m.Message)
+		}
+	}
+}
+
+// maxLogLine bounds one logged stderr line; the rest of a longer line is dropped.
+const maxLogLine = 4096
+
+// logStderr forwards what the zygote and its children write to stderr, at debug level: it is
+// where user code's [user code] echo lines and Python's own complaints go. It never stops
+// reading, whatever the lines' length: a full pipe would freeze every Python process.
+func (z *zygote) logStderr(r io.Reader) {
+	defer z.wg.Done()
+	br := bufio.NewReaderSize(r, maxLogLine)
+	var line []byte
+	for {
+		chunk, isPrefix, err := br.ReadLine()
+		if len(line) < maxLogLine {
+			line = append(line, chunk[:min(len(chunk), maxLogLine-len(line))]...)
+		}
+		if err != nil {
+			return
+		}
+		if !isPrefix {
+			z.log.Debug(string(line), "source", "python")
+			line = line[:0]
+		}
+	}
+}
+
+// accept takes each forked child's connection and its hello, and puts it in the pool.
+func (z *zygote) accept() {
+	defer z.wg.Done()
+	for {
+		conn, err := z.ln.AcceptUnix()
+		if err != nil {
+			return // listener closed
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		body, err := readFrame(conn, 1<<16)
+		var hello childFrame
+		if err == nil {
+			err = json.Unmarshal(body, &hello)
+		}
+		if err != nil || hello.Type != "hello" || hello.PID <= 0 {
+			z.log.Warn("A Python child did not say hello; dropping it")
+			_ = conn.Close()
+			continue
+		}
+		_ = conn.SetReadDeadline(time.Time{})
+		note := &exitNote{done: make(chan struct{})}
+		z.exitMu.Lock()
+		z.exits[hello.PID] = note
+		z.exitMu.Unlock()
+		select {
+		case z.children <- &child{pid: hello.PID, conn: conn, exit: note}:
+		default: // more children than asked for: let it go
+			_ = conn.Close()
+		}
+	}
+}
+
+// take returns a ready child, waiting for one as long as ctx allows.
+func (z *zygote) take(ctx context.Context) (*child, error) {
+	select {
+	case c := <-z.children:
+		return c, nil
+	case <-z.exited:
+		return nil, errors.New("the Python zygote has exited")
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// terminate stops a child's whole process group: SIGTERM, a second for it to go, SIGKILL.
+func (c *child) terminate() {
+	if c.signal(syscall.SIGTERM) {
+		select {
+		case <-c.exit.done:
+			return
+		case <-time.After(time.Second):
+		}
+		c.signal(syscall.SIGKILL)
+	}
+}
+
+// signal sends sig to the child's process group unless the child is known to be gone (its
+// pid may be someone else's by now).
+func (c *child) signal(sig syscall.Signal) bool {
+	select {
+	case <-c.exit.done:
+		return false
+	default:
+	}
+	return syscall.Kill(-c.pid, sig) == nil
+}
+
+// close ends the zygote and every child still waiting, and removes the runtime directory.
+func (z *zygote) close() {
+	z.ctlMu.Lock()
+	_ = z.ctl.Close() // the zygote exits when its stdin closes
+	z.ctlMu.Unlock()
+	_ = z.ln.Close()
+	for {
+		select {
+		case c := <-z.children:
+			_ = c.conn.Close() // a waiting child exits when its connection ends
+			continue
+		default:
+		}
+		break
+	}
+	select {
+	case <-z.exited:
+	case <-time.After(3 * time.Second):
+		_ = syscall.Kill(-z.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	z.wg.Wait()
+	_ = os.RemoveAll(z.dir)
+}
