@@ -51,8 +51,9 @@ func (m *Manager) connectionLost(s *session) {
 }
 
 // Shutdown stops offering and makes later accepts be rejected with RejectShuttingDown, waits
-// for the tasks that exist until ctx ends, then cancels the rest (each reports "Task was
-// cancelled") and waits for them to report. It returns how many tasks it had to cancel.
+// for the tasks that exist until ctx ends, then cancels the rest: a running task reports "Task
+// was cancelled", one still waiting for its settings is dropped without a word (the broker has
+// not handed it over). It waits for those reports and returns how many tasks it cut off.
 // Shutdown is final.
 func (m *Manager) Shutdown(ctx context.Context) (cancelled int) {
 	m.mu.Lock()

@@ -1,0 +1,392 @@
+package tasks_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/runwire/runwire/fsm"
+	"github.com/runwire/runwire/specs/support"
+	"github.com/runwire/runwire/tasks"
+	"github.com/runwire/runwire/transport"
+)
+
+const (
+	authToken   = "spec-auth-token-8e2c"
+	taskType    = "python"
+	specTimeout = 10 * time.Second
+
+	// quiet is how long a spec watches for something that must not happen.
+	quiet = 300 * time.Millisecond
+)
+
+// Message types the runner sends.
+const (
+	typeOffer    = "runner:taskoffer"
+	typeAccepted = "runner:taskaccepted"
+	typeRejected = "runner:taskrejected"
+	typeDone     = "runner:taskdone"
+	typeError    = "runner:taskerror"
+	typeRPC      = "runner:rpc"
+)
+
+// rig is the real stack over loopback: a broker, a transport dialer, a tasks.Manager with a
+// fake executor registered as "python", and an fsm.Machine running in its own goroutine.
+type rig struct {
+	ctx      context.Context
+	b        *support.Broker
+	fake     *support.FakeExecutor
+	mgr      *tasks.Manager
+	m        *fsm.Machine
+	max      int
+	idled    chan time.Time // one entry per OnIdle call
+	finished chan struct{}  // closed when Run returns
+}
+
+// setup adjusts the rig's options before it starts.
+type setup func(t *tasks.Options, f *fsm.Options)
+
+func withMax(n int) setup { return func(t *tasks.Options, _ *fsm.Options) { t.MaxConcurrency = n } }
+
+func withOfferInterval(d time.Duration) setup {
+	return func(t *tasks.Options, _ *fsm.Options) { t.OfferInterval = d }
+}
+
+func withOfferValidity(validity, jitter time.Duration) setup {
+	return func(t *tasks.Options, _ *fsm.Options) { t.OfferValidity, t.OfferJitter = validity, jitter }
+}
+
+func withSettingsTimeout(d time.Duration) setup {
+	return func(t *tasks.Options, _ *fsm.Options) { t.SettingsTimeout = d }
+}
+
+func withTaskTimeout(d time.Duration) setup {
+	return func(t *tasks.Options, _ *fsm.Options) { t.TaskTimeout = d }
+}
+
+func withExecutor(typ string, e tasks.Executor) setup {
+	return func(t *tasks.Options, _ *fsm.Options) { t.Executors[typ] = e }
+}
+
+func withIdleTimeout(d time.Duration) setup {
+	return func(_ *tasks.Options, f *fsm.Options) { f.IdleTimeout = d }
+}
+
+// newRig starts the stack with spec timings: max 3 and an offer pass every 20 ms. The
+// settings and task timeouts default to 30 s, so that neither can stand in for the behaviour
+// a spec checks; specs about them set them. Cleanup stops the machine, waits for Run to
+// return, then for the Manager's goroutines, then closes the broker.
+func newRig(ctx context.Context, setups ...setup) *rig {
+	GinkgoHelper()
+	b := support.NewBroker(authToken, nil)
+	DeferCleanup(b.Close)
+
+	logger := slog.New(slog.NewTextHandler(GinkgoWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := &rig{ctx: ctx, b: b, fake: support.NewFakeExecutor(), idled: make(chan time.Time, 16), finished: make(chan struct{})}
+	topts := tasks.Options{
+		Executors:       map[string]tasks.Executor{taskType: r.fake},
+		MaxConcurrency:  3,
+		TaskTimeout:     30 * time.Second,
+		SettingsTimeout: 30 * time.Second,
+		OfferInterval:   20 * time.Millisecond,
+		Logger:          logger,
+	}
+	fopts := fsm.Options{
+		Backoff: fsm.Exponential{Initial: 10 * time.Millisecond, Max: 40 * time.Millisecond, Multiplier: 2},
+		Logger:  logger,
+	}
+	for _, s := range setups {
+		s(&topts, &fopts)
+	}
+	r.max = topts.MaxConcurrency
+	if fopts.IdleTimeout > 0 {
+		fopts.OnIdle = func() {
+			select {
+			case r.idled <- time.Now():
+			default:
+			}
+		}
+	}
+
+	mgr, err := tasks.New(topts)
+	Expect(err).NotTo(HaveOccurred())
+	r.mgr = mgr
+	d := &transport.Dialer{
+		BrokerURI:        b.URL(),
+		RunnerID:         transport.NewID(),
+		AuthToken:        authToken,
+		MaxPayload:       1 << 20,
+		PingInterval:     time.Second,
+		HandshakeTimeout: 2 * time.Second,
+		Logger:           logger,
+	}
+	fopts.Dialer = fsm.TransportDialer(d)
+	fopts.Handler = mgr
+	fopts.TaskTypes = mgr.TaskTypes()
+	m, err := fsm.New(fopts)
+	Expect(err).NotTo(HaveOccurred())
+	r.m = m
+
+	go func() {
+		defer close(r.finished)
+		_ = m.Run(ctx)
+	}()
+	DeferCleanup(func(ctx SpecContext) {
+		m.Stop()
+		Eventually(ctx, r.finished).Should(BeClosed(), "Run returns once stopped")
+		r.fake.ReleaseAll() // lingering executions
+		waited := make(chan struct{})
+		go func() {
+			defer close(waited)
+			mgr.Wait()
+		}()
+		Eventually(ctx, waited).Should(BeClosed(), "Manager.Wait returns once the machine has stopped")
+	}, NodeTimeout(specTimeout))
+	return r
+}
+
+// connection waits for the broker to register the runner on a new connection.
+func (r *rig) connection() *peer {
+	GinkgoHelper()
+	var c *support.BrokerConn
+	Eventually(r.ctx, r.b.Registered()).Should(Receive(&c), "the runner registers")
+	return &peer{r: r, c: c, claimed: map[int]bool{}}
+}
+
+// peer is the broker's side of one connection. It keeps every message the runner sent, in
+// order; await claims them one at a time so that each is used once. Only the spec's own
+// goroutine uses it.
+type peer struct {
+	r       *rig
+	c       *support.BrokerConn
+	seen    []map[string]any
+	claimed map[int]bool
+}
+
+// pump moves the messages that have arrived into seen.
+func (p *peer) pump() {
+	for {
+		select {
+		case m := <-p.c.Messages():
+			p.seen = append(p.seen, m)
+		default:
+			return
+		}
+	}
+}
+
+// all returns every message received so far.
+func (p *peer) all() []map[string]any {
+	p.pump()
+	return p.seen
+}
+
+// dump lists what the runner sent, for failure messages.
+func (p *peer) dump() string {
+	var sb strings.Builder
+	sb.WriteString("the runner sent:\n")
+	for _, m := range p.seen {
+		raw, _ := json.Marshal(m)
+		sb.Write(raw)
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+// await waits for the first unclaimed message that matches, claims and returns it.
+func (p *peer) await(what string, match func(m map[string]any) bool) map[string]any {
+	GinkgoHelper()
+	var found map[string]any
+	Eventually(p.r.ctx, func() bool {
+		p.pump()
+		for i, m := range p.seen {
+			if !p.claimed[i] && match(m) {
+				p.claimed[i] = true
+				found = m
+				return true
+			}
+		}
+		return false
+	}).Should(BeTrue(), func() string { return "waiting for " + what + "; " + p.dump() })
+	return found
+}
+
+func isType(typ string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["type"] == typ }
+}
+
+func isTerminal(taskID string) func(map[string]any) bool {
+	return func(m map[string]any) bool {
+		return m["taskId"] == taskID && (m["type"] == typeDone || m["type"] == typeError)
+	}
+}
+
+func isAnswer(taskID string) func(map[string]any) bool {
+	return func(m map[string]any) bool {
+		return m["taskId"] == taskID && (m["type"] == typeAccepted || m["type"] == typeRejected)
+	}
+}
+
+// count counts the messages received so far that match.
+func (p *peer) count(match func(map[string]any) bool) int {
+	n := 0
+	for _, m := range p.all() {
+		if match(m) {
+			n++
+		}
+	}
+	return n
+}
+
+// countFor counts every message received so far about taskID.
+func (p *peer) countFor(taskID string) int {
+	return p.count(func(m map[string]any) bool { return m["taskId"] == taskID })
+}
+
+// terminals counts runner:taskdone and runner:taskerror for taskID.
+func (p *peer) terminals(taskID string) int { return p.count(isTerminal(taskID)) }
+
+// offerIDs lists the ids of every offer received so far.
+func (p *peer) offerIDs() []string {
+	var ids []string
+	for _, m := range p.all() {
+		if m["type"] == typeOffer {
+			id, _ := m["offerId"].(string)
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// send sends one broker message.
+func (p *peer) send(m map[string]any) {
+	GinkgoHelper()
+	Expect(p.c.SendJSON(p.r.ctx, m)).To(Succeed())
+}
+
+// offer waits for an offer not used yet and returns its id.
+func (p *peer) offer() string {
+	GinkgoHelper()
+	id, _ := p.await("a runner:taskoffer", isType(typeOffer))["offerId"].(string)
+	return id
+}
+
+// acceptOffer sends broker:taskofferaccept and returns the runner's answer.
+func (p *peer) acceptOffer(taskID, offerID string) map[string]any {
+	GinkgoHelper()
+	p.send(map[string]any{"type": "broker:taskofferaccept", "taskId": taskID, "offerId": offerID})
+	return p.await("the answer to the accept of "+taskID, isAnswer(taskID))
+}
+
+// accept takes a fresh offer for taskID and returns the runner's answer.
+func (p *peer) accept(taskID string) map[string]any {
+	GinkgoHelper()
+	return p.acceptOffer(taskID, p.offer())
+}
+
+// mustAccept takes a fresh offer for taskID and expects it to be accepted.
+func (p *peer) mustAccept(taskID string) {
+	GinkgoHelper()
+	Expect(p.accept(taskID)).To(Equal(accepted(taskID)))
+}
+
+// settings sends broker:tasksettings.
+func (p *peer) settings(taskID string, settings map[string]any) {
+	GinkgoHelper()
+	p.send(map[string]any{"type": "broker:tasksettings", "taskId": taskID, "settings": settings})
+}
+
+// start accepts taskID, sends its settings and waits until the executor runs it.
+func (p *peer) start(taskID string, settings map[string]any) {
+	GinkgoHelper()
+	p.mustAccept(taskID)
+	p.settings(taskID, settings)
+	Eventually(p.r.ctx, func() bool { return p.r.fake.Started(taskID) }).Should(BeTrue(), "the executor runs "+taskID)
+}
+
+// cancel sends broker:taskcancel.
+func (p *peer) cancel(taskID string) {
+	GinkgoHelper()
+	p.send(map[string]any{"type": "broker:taskcancel", "taskId": taskID, "reason": "Task cancelled by user"})
+}
+
+// terminal waits for the runner:taskdone or runner:taskerror of taskID.
+func (p *peer) terminal(taskID string) map[string]any {
+	GinkgoHelper()
+	return p.await("the outcome of "+taskID, isTerminal(taskID))
+}
+
+// exactlyOneTerminal waits for taskID's outcome, then checks that no second one follows.
+func (p *peer) exactlyOneTerminal(taskID string) map[string]any {
+	GinkgoHelper()
+	m := p.terminal(taskID)
+	Consistently(p.r.ctx, func() int { return p.terminals(taskID) }, quiet).Should(Equal(1), func() string {
+		return "exactly one outcome for " + taskID + "; " + p.dump()
+	})
+	return m
+}
+
+// pySettings is a plausible Code node settings object, with extra fields merged in.
+func pySettings(extra ...any) map[string]any {
+	s := map[string]any{
+		"code":     "return items",
+		"nodeMode": "runOnceForAllItems",
+		"items":    []any{map[string]any{"json": map[string]any{"n": 1}}},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		s[extra[i].(string)] = extra[i+1]
+	}
+	return s
+}
+
+// Expected messages, as the broker decodes them.
+
+func accepted(taskID string) map[string]any {
+	return map[string]any{"type": typeAccepted, "taskId": taskID}
+}
+
+func rejected(taskID, reason string) map[string]any {
+	return map[string]any{"type": typeRejected, "taskId": taskID, "reason": reason}
+}
+
+func done(taskID string, raw json.RawMessage) map[string]any {
+	return map[string]any{"type": typeDone, "taskId": taskID, "data": map[string]any{"result": decode(raw)}}
+}
+
+// doneWithError is continue-on-fail: the error as the task's only item.
+func doneWithError(taskID, message string) map[string]any {
+	return map[string]any{"type": typeDone, "taskId": taskID, "data": map[string]any{
+		"result": []any{map[string]any{"json": map[string]any{"error": message}}},
+	}}
+}
+
+// failed is runner:taskerror; description is included only when given.
+func failed(taskID, message string, description ...string) map[string]any {
+	e := map[string]any{"message": message}
+	if len(description) > 0 {
+		e["description"] = description[0]
+	}
+	return map[string]any{"type": typeError, "taskId": taskID, "error": e}
+}
+
+func decode(raw json.RawMessage) any {
+	var v any
+	Expect(json.Unmarshal(raw, &v)).To(Succeed())
+	return v
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func taskIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s%02d", prefix, i)
+	}
+	return ids
+}
