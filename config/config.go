@@ -122,6 +122,10 @@ type Python struct {
 	OpenFiles int64 `koanf:"open_files"`
 	// FileSizeBytes caps the size of any file a task writes; 0 means no cap.
 	FileSizeBytes int64 `koanf:"file_size_bytes"`
+	// Processes caps how many more processes a task may start; 0 means no cap.
+	Processes int64 `koanf:"processes"`
+	// Network is "deny" (the default: tasks get no network) or "allow".
+	Network string `koanf:"network"`
 }
 
 // Default returns the built-in defaults: n8n's Python runner defaults for
@@ -168,6 +172,8 @@ func Default() Config {
 			CPUSeconds:    120,
 			OpenFiles:     256,
 			FileSizeBytes: 100 << 20,
+			Processes:     64,
+			Network:       "deny",
 		},
 		PingInterval:     30 * time.Second,
 		HandshakeTimeout: 10 * time.Second,

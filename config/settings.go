@@ -61,6 +61,8 @@ var settings = []setting{
 	{"python.cpu_seconds", "RUNWIRE_PYTHON_CPU_SECONDS", "", kindInt, "CPU-time cap per task process in seconds; 0 = none"},
 	{"python.open_files", "RUNWIRE_PYTHON_OPEN_FILES", "", kindInt, "open-file cap per task process; 0 = none"},
 	{"python.file_size_bytes", "RUNWIRE_PYTHON_FILE_SIZE_BYTES", "", kindInt, "largest file a task may write in bytes; 0 = none"},
+	{"python.processes", "RUNWIRE_PYTHON_PROCESSES", "", kindInt, "new processes a task may start; 0 = no cap"},
+	{"python.network", "RUNWIRE_PYTHON_NETWORK", "", kindString, "deny (default: tasks get no network) or allow"},
 	{"ping_interval", "RUNWIRE_PING_INTERVAL", "", kindDuration, "broker ping period; one missed pong = connection lost (> 0)"},
 	{"handshake_timeout", "RUNWIRE_HANDSHAKE_TIMEOUT", "", kindDuration, "dial start to broker:inforequest (> 0)"},
 	{"settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT", "", kindDuration, "accepting a task to receiving its settings; then it is dropped (> 0)"},

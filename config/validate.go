@@ -107,10 +107,14 @@ func validate(c Config, origin map[string]string) []error {
 	}{
 		{"python.memory_bytes", c.Python.MemoryBytes}, {"python.cpu_seconds", c.Python.CPUSeconds},
 		{"python.open_files", c.Python.OpenFiles}, {"python.file_size_bytes", c.Python.FileSizeBytes},
+		{"python.processes", c.Python.Processes},
 	} {
 		if limit.n < 0 {
 			v.fail(limit.key, "%s must be 0 (no cap) or more, got %d", envOf(limit.key), limit.n)
 		}
+	}
+	if c.Python.Network != "deny" && c.Python.Network != "allow" {
+		v.fail("python.network", "RUNWIRE_PYTHON_NETWORK must be deny or allow, got %q", c.Python.Network)
 	}
 	if c.SettingsTimeout <= 0 {
 		v.fail("settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT must be greater than 0, got %s", c.SettingsTimeout)

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +26,8 @@ type Limits struct {
 	CPUSeconds    int64 `json:"cpuSeconds"`
 	OpenFiles     int64 `json:"openFiles"`
 	FileSizeBytes int64 `json:"fileSizeBytes"`
+	// Processes is how many more processes a task may start (fork bombs end there).
+	Processes int64 `json:"processes"`
 }
 
 // Options configure the Python executor.
@@ -36,6 +41,9 @@ type Options struct {
 	StdlibAllow, ExternalAllow, BuiltinsDeny, EnvAllow []string
 	BlockEnvAccess, AllowTransitiveImports             bool
 	Limits                                             Limits
+	// AllowNetwork gives tasks the machine's network (RUNWIRE_PYTHON_NETWORK=allow); by
+	// default they get none.
+	AllowNetwork bool
 	// MaxPayload bounds one frame from a child (N8N_RUNNERS_MAX_PAYLOAD).
 	MaxPayload int64
 	// Prefork is how many children are kept forked and waiting; 0 means 2.
@@ -103,7 +111,7 @@ func (e *Executor) boot(ctx context.Context) {
 		e.z, err = startZygote(interp, e.opts.Environ, zygoteConfig{
 			StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 			BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
-			Limits: e.opts.Limits, MaxPrints: maxPrints,
+			Limits: e.opts.Limits, MaxPrints: maxPrints, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
 		}, e.opts.MaxConcurrency+e.opts.Prefork, e.log)
 	}
 	if err == nil {
@@ -126,6 +134,46 @@ func (e *Executor) boot(ctx context.Context) {
 	}
 	e.log.Info("Python executor ready", "python", interp.Path, "version", interp.Version, "prefork", e.opts.Prefork,
 		"boot", time.Since(start).Round(time.Millisecond).String())
+	e.log.Info("Python task isolation in force: " + e.Walls().String())
+}
+
+// Walls says which isolation walls are in force around tasks.
+type Walls struct {
+	Namespaces []string // the zygote's namespaces: user, net, pid, ipc
+	Landlock   int      // Landlock ABI; 0 = none (writes and TCP are then not walled off)
+	Network    bool     // tasks may use the network
+	Limits     Limits
+}
+
+func (w Walls) String() string {
+	ns := "none"
+	if len(w.Namespaces) > 0 {
+		ns = strings.Join(w.Namespaces, ",")
+	}
+	ll := "unavailable"
+	if w.Landlock > 0 {
+		ll = fmt.Sprintf("ABI %d (writes only to a private temp dir; no TCP unless allowed; no signals out)", w.Landlock)
+	}
+	procs := fmt.Sprintf("+%d", w.Limits.Processes)
+	if os.Getuid() == 0 {
+		procs = "not enforced (Linux exempts root from RLIMIT_NPROC)"
+	}
+	return fmt.Sprintf("process per task; namespaces: %s; network: %v; landlock: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
+		ns, w.Network, ll, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
+}
+
+// Walls reports the isolation in force; it is meaningful once Ready has returned nil.
+func (e *Executor) Walls() Walls {
+	w := Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
+	select {
+	case <-e.booted:
+		if e.z != nil {
+			w.Namespaces, w.Landlock = e.z.spaces, e.z.landlock
+			w.Network = e.opts.AllowNetwork || !slices.Contains(e.z.spaces, "net")
+		}
+	default:
+	}
+	return w
 }
 
 // Available is false once booting has failed: the task manager then offers no python tasks.

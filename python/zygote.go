@@ -30,6 +30,8 @@ type zygote struct {
 
 	ready    chan struct{} // closed on the zygote's "ready"
 	version  string
+	landlock int         // the kernel's Landlock ABI, as the zygote found it
+	spaces   []string    // the namespaces the zygote runs in
 	children chan *child // forked, connected, waiting for a task
 
 	exitMu sync.Mutex
@@ -39,11 +41,14 @@ type zygote struct {
 	exited chan struct{} // closed when the zygote process has ended
 }
 
-// child is one forked Python process waiting for, or running, its one task.
+// child is one forked Python process waiting for, or running, its one task. pid is the
+// child's own view (the zygote's PID namespace, where exits are reported); hostPID is runwire's
+// view, from the socket's peer credentials, and is what runwire signals.
 type child struct {
-	pid  int
-	conn *net.UnixConn
-	exit *exitNote
+	pid     int
+	hostPID int
+	conn    *net.UnixConn
+	exit    *exitNote
 }
 
 // exitNote is closed when the child has ended; code then says how (n8n's convention:
@@ -65,6 +70,9 @@ type zygoteConfig struct {
 	AllowTransitiveImports bool     `json:"allowTransitiveImports"`
 	Limits                 Limits   `json:"limits"`
 	MaxPrints              int      `json:"maxPrints"`
+	TmpRoot                string   `json:"tmpRoot"`
+	AllowNetwork           bool     `json:"allowNetwork"`
+	Landlock               bool     `json:"landlock"`
 }
 
 // startZygote writes the runtime, listens for children and starts the zygote; it returns
@@ -76,40 +84,36 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChil
 	}
 	cfg.Type = "config"
 	cfg.Socket = filepath.Join(dir, "children.sock")
+	cfg.TmpRoot = filepath.Join(dir, "tmp")
+	if err := os.Mkdir(cfg.TmpRoot, 0o700); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("failed to create the tasks' temp root: %w", err)
+	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: cfg.Socket, Net: "unix"})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("failed to listen for Python children on %s: %w", cfg.Socket, err)
 	}
-	cmd := exec.Command(interp.Path, "-I", "-B", filepath.Join(dir, "zygote.py")) //nolint:gosec // the resolved interpreter
-	cmd.Env = withoutSecrets(environ)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stdin, err1 := cmd.StdinPipe()
-	stdout, err2 := cmd.StdoutPipe()
-	stderr, err3 := cmd.StderrPipe()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		_ = ln.Close()
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("failed to set up the Python zygote's pipes: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		_ = ln.Close()
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("failed to start the Python zygote (%s): %w", interp.Path, err)
-	}
 	z := &zygote{
-		log: log, cmd: cmd, dir: dir, ln: ln, ctl: stdin,
+		log: log, dir: dir, ln: ln,
 		ready: make(chan struct{}), children: make(chan *child, maxChildren),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}),
 	}
+	p, err := spawnZygote(interp, dir, withoutSecrets(environ), cfg.AllowNetwork, log)
+	if err != nil {
+		_ = ln.Close()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	z.cmd, z.spaces, z.ctl = p.cmd, p.spaces, p.stdin
+	stdout, stderr := p.stdout, p.stderr
 	z.wg.Add(4)
 	go z.readControl(stdout)
 	go z.logStderr(stderr)
 	go z.accept()
 	go func() {
 		defer z.wg.Done()
-		_ = cmd.Wait()
+		_ = z.cmd.Wait()
 		close(z.exited)
 	}()
 	if err := z.send(cfg); err != nil {
@@ -172,6 +176,9 @@ func (z *zygote) readControl(r io.Reader) {
 			Code    int    `json:"code"`
 			Version string `json:"version"`
 			Message string `json:"message"`
+			Walls   struct {
+				Landlock int `json:"landlock"`
+			} `json:"walls"`
 		}
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
 			z.log.Warn("Unreadable line from the Python zygote", "size", len(sc.Bytes()))
@@ -180,6 +187,7 @@ func (z *zygote) readControl(r io.Reader) {
 		switch m.Type {
 		case "ready":
 			z.version = m.Version
+			z.landlock = m.Walls.Landlock
 			close(z.ready)
 		case "forked":
 		case "exit":
@@ -244,12 +252,18 @@ func (z *zygote) accept() {
 			continue
 		}
 		_ = conn.SetReadDeadline(time.Time{})
+		hostPID, err := peerPID(conn)
+		if err != nil {
+			z.log.Warn("Could not tell which process a Python child is; dropping it", "error", err.Error())
+			_ = conn.Close()
+			continue
+		}
 		note := &exitNote{done: make(chan struct{})}
 		z.exitMu.Lock()
 		z.exits[hello.PID] = note
 		z.exitMu.Unlock()
 		select {
-		case z.children <- &child{pid: hello.PID, conn: conn, exit: note}:
+		case z.children <- &child{pid: hello.PID, hostPID: hostPID, conn: conn, exit: note}:
 		default: // more children than asked for: let it go
 			_ = conn.Close()
 		}
@@ -288,7 +302,27 @@ func (c *child) signal(sig syscall.Signal) bool {
 		return false
 	default:
 	}
-	return syscall.Kill(-c.pid, sig) == nil
+	return syscall.Kill(-c.hostPID, sig) == nil
+}
+
+// peerPID is the connecting process's pid as runwire sees it (the child's own number is
+// another one inside its PID namespace).
+func peerPID(conn *net.UnixConn) (int, error) {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *syscall.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if credErr != nil {
+		return 0, credErr
+	}
+	return int(cred.Pid), nil
 }
 
 // close ends the zygote and every child still waiting, and removes the runtime directory.

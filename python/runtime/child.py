@@ -19,6 +19,7 @@ import printing
 import results
 import rules
 import sandbox
+import walls
 from allowlist import Policy
 from callables import _FormatGuard, _SafePrint
 from formatguard import RewriteFormatCalls, checked_format
@@ -36,6 +37,7 @@ OWN_MODULES = (
     "rules",
     "sandbox",
     "stdlib_names",
+    "walls",
     "zygote",
 )
 
@@ -70,6 +72,10 @@ class Config:
         self.env_allow = tuple(_names(line, "envAllow"))
         limits = line.get("limits")
         self.limits = limits if isinstance(limits, dict) else {}
+        tmp_root = line.get("tmpRoot")
+        self.tmp_root = tmp_root if isinstance(tmp_root, str) and tmp_root else None
+        self.allow_network = line.get("allowNetwork") is True
+        self.landlock = line.get("landlock") is not False
         max_prints = line.get("maxPrints")
         self.max_prints = (
             max_prints
@@ -284,6 +290,10 @@ def main(config, inherited_fds):
         os.dup2(2, 1)  # fd 1 was the zygote's control channel
         channel = frames.Channel(config.socket)
         prepared = Prepared(config, channel)
+        writable = walls.private_tmp(config.tmp_root) if config.tmp_root else None
+        walls.cap_processes((config.limits or {}).get("processes"))
+        if config.landlock and writable:
+            walls.restrict(writable, config.allow_network)
         channel.send({"type": "hello", "pid": os.getpid()})
         task = channel.receive()
     except frames.ChannelClosed:

@@ -20,7 +20,6 @@ _LIMITS = (
     ("cpuSeconds", resource.RLIMIT_CPU),
     ("openFiles", resource.RLIMIT_NOFILE),
     ("fileSizeBytes", resource.RLIMIT_FSIZE),
-    ("processes", getattr(resource, "RLIMIT_NPROC", None)),
 )
 
 

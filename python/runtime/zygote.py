@@ -17,9 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it o
 import gc  # noqa: E402
 import json  # noqa: E402
 import selectors  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 
 import child  # noqa: E402  (imports the whole runtime)
+import walls  # noqa: E402
 
 
 def _write_line(message):
@@ -129,6 +131,8 @@ class Zygote:
             if pid == 0:
                 return
             _write_line({"type": "exit", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
+            if self.config.tmp_root:
+                shutil.rmtree(os.path.join(self.config.tmp_root, str(pid)), ignore_errors=True)
 
 
 def main():
@@ -143,7 +147,7 @@ def main():
     gc.collect()
     gc.freeze()  # keep the collector from touching (and un-sharing) the zygote's pages
     version = "%d.%d.%d" % sys.version_info[:3]
-    _write_line({"type": "ready", "pid": os.getpid(), "version": version})
+    _write_line({"type": "ready", "pid": os.getpid(), "version": version, "walls": walls.probe()})
     zygote.serve(rest)
 
 

@@ -47,6 +47,8 @@ python:
   cpu_seconds: 30
   open_files: 64
   file_size_bytes: 1048576
+  processes: 8
+  network: allow
 `
 
 var _ = Describe("The YAML config file", func() {
@@ -77,7 +79,7 @@ var _ = Describe("The YAML config file", func() {
 			PingInterval:     10 * time.Second,
 			HandshakeTimeout: 3 * time.Second,
 			SettingsTimeout:  4 * time.Second,
-			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20},
+			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, Processes: 8, Network: "allow"},
 			File:             p,
 		}))
 	})

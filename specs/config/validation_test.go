@@ -66,6 +66,7 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "RUNWIRE_SETTINGS_TIMEOUT=0s", "RUNWIRE_SETTINGS_TIMEOUT", "greater than 0"),
 		Entry(nil, "RUNWIRE_PYTHON_PREFORK=0", "RUNWIRE_PYTHON_PREFORK", "at least 1"),
 		Entry(nil, "RUNWIRE_PYTHON_MEMORY_BYTES=-1", "RUNWIRE_PYTHON_MEMORY_BYTES", "0 (no cap) or more"),
+		Entry(nil, "RUNWIRE_PYTHON_NETWORK=open", "RUNWIRE_PYTHON_NETWORK", "deny or allow"),
 	)
 
 	DescribeTable("accepts the boundaries",
