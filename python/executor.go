@@ -108,11 +108,18 @@ func (e *Executor) boot(ctx context.Context) {
 	interp, err := Discover(ctx, e.opts.Interpreter)
 	if err == nil {
 		e.interp = interp
+		cg, cgErr := newTaskCgroups(e.opts.Limits.Processes)
+		if cgErr != nil {
+			e.log.Debug("No per-task pids cgroups", "reason", cgErr.Error())
+		}
 		e.z, err = startZygote(interp, e.opts.Environ, zygoteConfig{
 			StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 			BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
 			Limits: e.opts.Limits, MaxPrints: maxPrints, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
-		}, e.opts.MaxConcurrency+e.opts.Prefork, e.log)
+		}, e.opts.MaxConcurrency+e.opts.Prefork, cg, e.log)
+		if err != nil && cg != nil {
+			cg.close()
+		}
 	}
 	if err == nil {
 		select {
@@ -142,6 +149,7 @@ type Walls struct {
 	Namespaces []string // the zygote's namespaces: user, net, pid, ipc
 	Landlock   int      // Landlock ABI; 0 = none (writes and TCP are then not walled off)
 	Network    bool     // tasks may use the network
+	Cgroups    bool     // each task has its own pids cgroup (cap, and a sweep at the end)
 	Limits     Limits
 }
 
@@ -154,9 +162,12 @@ func (w Walls) String() string {
 	if w.Landlock > 0 {
 		ll = fmt.Sprintf("ABI %d (writes only to a private temp dir; no TCP unless allowed; no signals out)", w.Landlock)
 	}
-	procs := fmt.Sprintf("+%d", w.Limits.Processes)
-	if os.Getuid() == 0 {
-		procs = "not enforced (Linux exempts root from RLIMIT_NPROC)"
+	procs := fmt.Sprintf("+%d (RLIMIT_NPROC)", w.Limits.Processes)
+	switch {
+	case w.Cgroups:
+		procs = fmt.Sprintf("%d per task (pids cgroup; left-over processes killed when the task ends)", w.Limits.Processes)
+	case os.Getuid() == 0:
+		procs = "not enforced (Linux exempts root from RLIMIT_NPROC, and no pids cgroup could be made)"
 	}
 	return fmt.Sprintf("process per task; namespaces: %s; network: %v; landlock: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
 		ns, w.Network, ll, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
@@ -168,7 +179,7 @@ func (e *Executor) Walls() Walls {
 	select {
 	case <-e.booted:
 		if e.z != nil {
-			w.Namespaces, w.Landlock = e.z.spaces, e.z.landlock
+			w.Namespaces, w.Landlock, w.Cgroups = e.z.spaces, e.z.landlock, e.z.cgroups != nil
 			w.Network = e.opts.AllowNetwork || !slices.Contains(e.z.spaces, "net")
 		}
 	default:
@@ -222,7 +233,17 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 	if err := e.z.fork(1); err != nil {
 		e.log.Warn("Could not ask the Python zygote for a new child: " + err.Error())
 	}
-	defer func() { _ = c.conn.Close() }()
+	defer func() {
+		_ = c.conn.Close()
+		if c.cgroup != "" {
+			// Whatever the task left behind, setsid or not, goes with its cgroup.
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				e.z.cgroups.sweep(c.cgroup)
+			}()
+		}
+	}()
 
 	stopped := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {

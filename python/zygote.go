@@ -28,6 +28,7 @@ type zygote struct {
 	ctlMu sync.Mutex
 	ctl   io.WriteCloser // the zygote's stdin
 
+	cgroups  *taskCgroups  // nil: no per-task pids cgroups
 	ready    chan struct{} // closed on the zygote's "ready"
 	version  string
 	landlock int         // the kernel's Landlock ABI, as the zygote found it
@@ -49,6 +50,7 @@ type child struct {
 	hostPID int
 	conn    *net.UnixConn
 	exit    *exitNote
+	cgroup  string // its own pids cgroup, "" if none
 }
 
 // exitNote is closed when the child has ended; code then says how (n8n's convention:
@@ -77,7 +79,7 @@ type zygoteConfig struct {
 
 // startZygote writes the runtime, listens for children and starts the zygote; it returns
 // once the process runs (not once it is ready).
-func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChildren int, log *slog.Logger) (*zygote, error) {
+func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChildren int, cgroups *taskCgroups, log *slog.Logger) (*zygote, error) {
 	dir, err := writeRuntime()
 	if err != nil {
 		return nil, err
@@ -95,7 +97,7 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChil
 		return nil, fmt.Errorf("failed to listen for Python children on %s: %w", cfg.Socket, err)
 	}
 	z := &zygote{
-		log: log, dir: dir, ln: ln,
+		log: log, dir: dir, ln: ln, cgroups: cgroups,
 		ready: make(chan struct{}), children: make(chan *child, maxChildren),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}),
 	}
@@ -258,12 +260,17 @@ func (z *zygote) accept() {
 			_ = conn.Close()
 			continue
 		}
-		note := &exitNote{done: make(chan struct{})}
+		c := &child{pid: hello.PID, hostPID: hostPID, conn: conn, exit: &exitNote{done: make(chan struct{})}}
+		if z.cgroups != nil {
+			if c.cgroup, err = z.cgroups.place(hostPID); err != nil {
+				z.log.Debug("Could not give a Python child its own cgroup", "error", err.Error())
+			}
+		}
 		z.exitMu.Lock()
-		z.exits[hello.PID] = note
+		z.exits[hello.PID] = c.exit
 		z.exitMu.Unlock()
 		select {
-		case z.children <- &child{pid: hello.PID, hostPID: hostPID, conn: conn, exit: note}:
+		case z.children <- c:
 		default: // more children than asked for: let it go
 			_ = conn.Close()
 		}
@@ -346,5 +353,8 @@ func (z *zygote) close() {
 		_ = syscall.Kill(-z.cmd.Process.Pid, syscall.SIGKILL)
 	}
 	z.wg.Wait()
+	if z.cgroups != nil {
+		z.cgroups.close()
+	}
 	_ = os.RemoveAll(z.dir)
 }
