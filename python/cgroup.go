@@ -38,7 +38,7 @@ func newTaskCgroups(maxPerTask int64) (*taskCgroups, error) {
 			continue
 		}
 		dir := filepath.Join(root, fmt.Sprintf("runwire-%d", os.Getpid()))
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
 			errs = append(errs, err)
 			continue
 		}
@@ -59,14 +59,14 @@ func newTaskCgroups(maxPerTask int64) (*taskCgroups, error) {
 }
 
 func hasPidsController(root string) bool {
-	b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
+	b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers")) //nolint:gosec // a fixed cgroupfs path
 	return err == nil && strings.Contains(" "+string(b)+" ", " pids ")
 }
 
 // place moves a waiting child into a fresh cgroup of its own and returns it.
 func (c *taskCgroups) place(hostPID int) (string, error) {
 	dir := filepath.Join(c.dir, "task-"+strconv.Itoa(hostPID))
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o750); err != nil {
 		return "", err
 	}
 	err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.FormatInt(c.max, 10)), 0o600)
@@ -111,7 +111,7 @@ func (c *taskCgroups) close() {
 }
 
 func readPids(dir string) []int {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")) //nolint:gosec // runwire's own cgroup
 	if err != nil {
 		return nil
 	}
