@@ -141,7 +141,7 @@ func (e *Executor) boot(ctx context.Context) {
 	}
 	e.log.Info("Python executor ready", "python", interp.Path, "version", interp.Version, "prefork", e.opts.Prefork,
 		"boot", time.Since(start).Round(time.Millisecond).String())
-	e.log.Info("Python task isolation in force: " + e.Walls().String())
+	e.log.Info("Python task isolation in force: " + e.walls().String())
 }
 
 // Walls says which isolation walls are in force around tasks.
@@ -175,14 +175,20 @@ func (w Walls) String() string {
 
 // Walls reports the isolation in force; it is meaningful once Ready has returned nil.
 func (e *Executor) Walls() Walls {
-	w := Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
 	select {
 	case <-e.booted:
-		if e.z != nil {
-			w.Namespaces, w.Landlock, w.Cgroups = e.z.spaces, e.z.landlock, e.z.cgroups != nil
-			w.Network = e.opts.AllowNetwork || !slices.Contains(e.z.spaces, "net")
-		}
+		return e.walls()
 	default:
+		return Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
+	}
+}
+
+// walls is Walls for the booting goroutine, or once booted is closed.
+func (e *Executor) walls() Walls {
+	w := Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
+	if e.z != nil {
+		w.Namespaces, w.Landlock, w.Cgroups = e.z.spaces, e.z.landlock, e.z.cgroups != nil
+		w.Network = e.opts.AllowNetwork || !slices.Contains(e.z.spaces, "net")
 	}
 	return w
 }
@@ -248,7 +254,7 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 	stopped := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(stopped)
-		c.terminate()
+		e.z.terminate(c)
 	})
 	defer func() {
 		if !stop() {

@@ -45,6 +45,7 @@ func readFrame(r io.Reader, limit int64) ([]byte, error) {
 type childFrame struct {
 	Type        string          `json:"type"`
 	PID         int             `json:"pid"`
+	Token       string          `json:"token"`
 	OK          bool            `json:"ok"`
 	Args        []string        `json:"args"`
 	Result      json.RawMessage `json:"result"`

@@ -38,6 +38,10 @@ type zygote struct {
 	exitMu sync.Mutex
 	exits  map[int]*exitNote // children whose exit someone waits for
 
+	forkMu  sync.Mutex
+	pending map[string]int // forked children that have not said hello yet: token → pid
+	forked  chan struct{}  // closed and replaced whenever a token arrives
+
 	wg     sync.WaitGroup
 	exited chan struct{} // closed when the zygote process has ended
 }
@@ -100,6 +104,7 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChil
 		log: log, dir: dir, ln: ln, cgroups: cgroups,
 		ready: make(chan struct{}), children: make(chan *child, maxChildren),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}),
+		pending: map[string]int{}, forked: make(chan struct{}),
 	}
 	p, err := spawnZygote(interp, dir, withoutSecrets(environ), cfg.AllowNetwork, log)
 	if err != nil {
@@ -178,6 +183,7 @@ func (z *zygote) readControl(r io.Reader) {
 			Code    int    `json:"code"`
 			Version string `json:"version"`
 			Message string `json:"message"`
+			Token   string `json:"token"`
 			Walls   struct {
 				Landlock int `json:"landlock"`
 			} `json:"walls"`
@@ -192,6 +198,11 @@ func (z *zygote) readControl(r io.Reader) {
 			z.landlock = m.Walls.Landlock
 			close(z.ready)
 		case "forked":
+			z.forkMu.Lock()
+			z.pending[m.Token] = m.PID
+			close(z.forked)
+			z.forked = make(chan struct{})
+			z.forkMu.Unlock()
 		case "exit":
 			z.exitMu.Lock()
 			note := z.exits[m.PID]
@@ -242,37 +253,78 @@ func (z *zygote) accept() {
 		if err != nil {
 			return // listener closed
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		body, err := readFrame(conn, 1<<16)
-		var hello childFrame
-		if err == nil {
-			err = json.Unmarshal(body, &hello)
+		// Each connection is checked on its own, so that one that stalls (a task posing as
+		// a child, say) cannot hold up the real children.
+		z.wg.Add(1)
+		go func() {
+			defer z.wg.Done()
+			z.admit(conn)
+		}()
+	}
+}
+
+// admit checks a connection's hello and puts the child in the pool.
+func (z *zygote) admit(conn *net.UnixConn) {
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	body, err := readFrame(conn, 1<<16)
+	var hello childFrame
+	if err == nil {
+		err = json.Unmarshal(body, &hello)
+	}
+	pid := 0
+	if err == nil && hello.Type == "hello" {
+		pid = z.claim(hello.Token)
+	}
+	if pid == 0 {
+		z.log.Warn("A process connected as a Python child without being one the zygote forked; dropping it")
+		_ = conn.Close()
+		return
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	hostPID, err := peerPID(conn)
+	if err != nil {
+		z.log.Warn("Could not tell which process a Python child is; dropping it", "error", err.Error())
+		_ = conn.Close()
+		return
+	}
+	c := &child{pid: pid, hostPID: hostPID, conn: conn, exit: &exitNote{done: make(chan struct{})}}
+	if z.cgroups != nil {
+		if c.cgroup, err = z.cgroups.place(hostPID); err != nil {
+			z.log.Debug("Could not give a Python child its own cgroup", "error", err.Error())
 		}
-		if err != nil || hello.Type != "hello" || hello.PID <= 0 {
-			z.log.Warn("A Python child did not say hello; dropping it")
-			_ = conn.Close()
-			continue
+	}
+	z.exitMu.Lock()
+	z.exits[pid] = c.exit
+	z.exitMu.Unlock()
+	select {
+	case z.children <- c:
+	default: // more children than asked for: let it go
+		_ = conn.Close()
+	}
+}
+
+// claim accepts a hello's token once, if the zygote announced it, and returns the pid the
+// zygote forked it as (0: refused). The hello may beat the zygote's "forked" line by a little.
+func (z *zygote) claim(token string) int {
+	if token == "" {
+		return 0
+	}
+	deadline := time.After(2 * time.Second)
+	for {
+		z.forkMu.Lock()
+		if pid, ok := z.pending[token]; ok {
+			delete(z.pending, token)
+			z.forkMu.Unlock()
+			return pid
 		}
-		_ = conn.SetReadDeadline(time.Time{})
-		hostPID, err := peerPID(conn)
-		if err != nil {
-			z.log.Warn("Could not tell which process a Python child is; dropping it", "error", err.Error())
-			_ = conn.Close()
-			continue
-		}
-		c := &child{pid: hello.PID, hostPID: hostPID, conn: conn, exit: &exitNote{done: make(chan struct{})}}
-		if z.cgroups != nil {
-			if c.cgroup, err = z.cgroups.place(hostPID); err != nil {
-				z.log.Debug("Could not give a Python child its own cgroup", "error", err.Error())
-			}
-		}
-		z.exitMu.Lock()
-		z.exits[hello.PID] = c.exit
-		z.exitMu.Unlock()
+		wait := z.forked
+		z.forkMu.Unlock()
 		select {
-		case z.children <- c:
-		default: // more children than asked for: let it go
-			_ = conn.Close()
+		case <-wait:
+		case <-deadline:
+			return 0
+		case <-z.exited:
+			return 0
 		}
 	}
 }
@@ -289,27 +341,21 @@ func (z *zygote) take(ctx context.Context) (*child, error) {
 	}
 }
 
-// terminate stops a child's whole process group: SIGTERM, a second for it to go, SIGKILL.
-func (c *child) terminate() {
-	if c.signal(syscall.SIGTERM) {
-		select {
-		case <-c.exit.done:
-			return
-		case <-time.After(time.Second):
-		}
-		c.signal(syscall.SIGKILL)
-	}
-}
-
-// signal sends sig to the child's process group unless the child is known to be gone (its
-// pid may be someone else's by now).
-func (c *child) signal(sig syscall.Signal) bool {
+// terminate stops a child and everything it started: SIGTERM to its process group, a second
+// for it to go, then SIGKILL to the group whether or not the task process itself has gone (a
+// process it forked may ignore SIGTERM), the cgroup swept, and the connection closed so that
+// nothing left holding it can keep runwire waiting.
+func (z *zygote) terminate(c *child) {
+	_ = syscall.Kill(-c.hostPID, syscall.SIGTERM)
 	select {
 	case <-c.exit.done:
-		return false
-	default:
+	case <-time.After(time.Second):
 	}
-	return syscall.Kill(-c.hostPID, sig) == nil
+	_ = syscall.Kill(-c.hostPID, syscall.SIGKILL)
+	if c.cgroup != "" {
+		z.cgroups.sweep(c.cgroup)
+	}
+	_ = c.conn.Close()
 }
 
 // peerPID is the connecting process's pid as runwire sees it (the child's own number is

@@ -272,7 +272,7 @@ def _log(text):
     printing._write_stderr("runwire python child %d: %s\n" % (os.getpid(), text))
 
 
-def main(config, inherited_fds):
+def main(config, inherited_fds, token):
     """Entry point right after fork(); never returns."""
     try:
         os.setsid()
@@ -294,7 +294,8 @@ def main(config, inherited_fds):
         walls.cap_processes((config.limits or {}).get("processes"))
         if config.landlock and writable:
             walls.restrict(writable, config.allow_network)
-        channel.send({"type": "hello", "pid": os.getpid()})
+        channel.send({"type": "hello", "pid": os.getpid(), "token": token})
+        del token
         task = channel.receive()
     except frames.ChannelClosed:
         os._exit(0)  # runwire let this child go without a task

@@ -108,6 +108,10 @@ class Zygote:
                 _log("ignoring control message of type %r" % (kind,))
 
     def fork(self):
+        # A fresh secret per child, made before the fork: the child proves with it that it is
+        # the one runwire is waiting for. Tasks forked earlier never saw it, so a task cannot
+        # pose as a waiting child and take the next task.
+        token = os.urandom(16).hex()
         try:
             pid = os.fork()
         except OSError as error:
@@ -117,10 +121,10 @@ class Zygote:
         if pid == 0:
             try:
                 fds = [self.selector.fileno(), self.wake_r, self.wake_w]
-                child.main(self.config, fds)
+                child.main(self.config, fds, token)
             finally:
                 os._exit(1)
-        _write_line({"type": "forked", "pid": pid})
+        _write_line({"type": "forked", "pid": pid, "token": token})
 
     def reap(self):
         while True:
