@@ -19,8 +19,10 @@ test: ## Every spec and test, race detector on.
 
 check: fmt-check vet lint test ## What CI runs.
 
-bench: ## Benchmarks: the task round trip over loopback (p50/p99, tasks/s, allocs per task).
+bench: build ## Benchmarks: the Go task round trip (no-op executor), then bin/runwire end to end over a loopback broker (docs/performance.md).
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./tasks/
+	$(GO) build -o $(BIN)/runwire-bench ./cmd/runwire-bench
+	$(BIN)/runwire-bench --runwire $(BIN)/runwire $(BENCH_FLAGS)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
