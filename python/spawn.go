@@ -63,7 +63,9 @@ func spawnZygote(interp Interpreter, dir string, environ []string, allowNetwork 
 }
 
 func spawnIn(interp Interpreter, dir string, environ []string, set namespaceSet) (*spawned, error) {
-	cmd := exec.Command(interp.Path, "-I", "-B", filepath.Join(dir, "zygote.py")) //nolint:gosec // the resolved interpreter
+	// -I: ignore PYTHON* variables and the user's site; -S: no site-packages (the zygote adds
+	// them when an external package is allowed); -B: write no .pyc files.
+	cmd := exec.Command(interp.Path, "-I", "-S", "-B", filepath.Join(dir, "zygote.py")) //nolint:gosec // the resolved interpreter
 	cmd.Env = environ
 	cmd.Dir = dir
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: set.flags}

@@ -32,6 +32,9 @@ const (
 	DefaultOfferInterval   = 250 * time.Millisecond
 	DefaultOfferValidity   = 5000 * time.Millisecond
 	DefaultOfferJitter     = 500 * time.Millisecond
+	// BrokerSettingsWindow is how long n8n's broker waits for a task's settings after the
+	// runner accepted it; after that it cancels the task.
+	BrokerSettingsWindow = 2 * time.Second
 	// OfferLatencyBuffer is added to an offer's validity on runwire's own clock only, so an
 	// accept that the broker sent just in time is not refused.
 	OfferLatencyBuffer = 100 * time.Millisecond

@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // drain handles broker:drain: the broker is shutting down and will close the connection once
@@ -59,6 +60,13 @@ func (m *Manager) Shutdown(ctx context.Context) (cancelled int) {
 	m.mu.Lock()
 	m.stopping = true
 	clear(m.offers)
+	// The broker sends a task's settings within its own 2 s window or never: a shutdown
+	// need not wait longer than that for them.
+	for _, t := range m.tasks {
+		if t.state == waitingForSettings {
+			t.settingsTimer.Reset(max(BrokerSettingsWindow-time.Since(t.accepted), 0))
+		}
+	}
 	m.mu.Unlock()
 
 	if m.waitTasks(ctx) {

@@ -42,12 +42,13 @@ type task struct {
 	cancelRun     context.CancelCauseFunc
 	abort         error // why it is aborting
 	meta          meta
+	accepted      time.Time
 	started       time.Time
 	calls         []string // RPC call ids still pending
 }
 
 func newTask(id, typ string, s *session) *task {
-	return &task{id: id, typ: typ, sess: s, done: make(chan struct{})}
+	return &task{id: id, typ: typ, sess: s, done: make(chan struct{}), accepted: time.Now()}
 }
 
 // meta is what n8n puts in every task's settings, whatever its type.

@@ -143,6 +143,12 @@ def main():
     line, rest = _read_config_line()
     try:
         config = child.Config(json.loads(line))
+        if config.policy.external_all or config.policy.external:
+            # runwire starts Python without site (-S: leaner and faster); external packages
+            # need site-packages on sys.path, so they get it when any is allowed.
+            import site
+
+            site.main()
         _warm_up(config)
     except Exception as error:
         _write_line({"type": "error", "message": "bad config: %s" % error})

@@ -54,6 +54,18 @@ var _ = Describe("Graceful shutdown", Label("integration"), func() {
 		Expect(res.cancelled).To(BeZero())
 	}, SpecTimeout(specTimeout))
 
+	It("waits for a task's settings no longer than the broker's own 2 s window", func(ctx SpecContext) {
+		r := newRig(ctx) // SettingsTimeout 30 s: only the broker's window can end the wait
+		p := r.connection()
+		p.mustAccept("T1")
+		res := r.shutdown(20 * time.Second)
+		var got shutdownResult
+		Consistently(ctx, res, time.Second).ShouldNot(Receive(), "settings may still come within the window")
+		Eventually(ctx, res).WithTimeout(3 * time.Second).Should(Receive(&got))
+		Expect(got.cancelled).To(BeZero(), "dropped for want of settings, not cut off")
+		Expect(r.mgr.Running()).To(BeZero())
+	}, SpecTimeout(specTimeout))
+
 	It("stops offering and rejects accepts, even of offers still open, while tasks finish", func(ctx SpecContext) {
 		r := newRig(ctx, withMax(2))
 		r.fake.ForTask("T1", support.Behaviour{Block: true})
