@@ -28,24 +28,8 @@ func (m *Manager) connectionLost(s *session) {
 		m.sess = nil
 		clear(m.offers)
 	}
-	var lost []string
-	var abort []*task
-	for _, t := range m.tasks {
-		if t.sess != s {
-			continue
-		}
-		lost = append(lost, t.id)
-		if t.state == waitingForSettings {
-			m.removeLocked(t)
-		} else {
-			abort = append(abort, t)
-		}
-	}
 	m.mu.Unlock()
-	for _, t := range abort {
-		m.abortTask(t, errConnLost)
-	}
-	if len(lost) > 0 {
+	if lost := m.cutOff(func(t *task) bool { return t.sess == s }, errConnLost); len(lost) > 0 {
 		m.log.Warn("Connection to the broker lost with tasks in flight; they are cancelled and their results lost",
 			"tasks", strings.Join(lost, ","))
 	}
@@ -72,10 +56,22 @@ func (m *Manager) Shutdown(ctx context.Context) (cancelled int) {
 	if m.waitTasks(ctx) {
 		return 0
 	}
+	cancelled = len(m.cutOff(func(*task) bool { return true }, errShutdown))
+	m.waitTasks(context.Background()) // executors return promptly once cancelled
+	return cancelled
+}
+
+// cutOff ends the tasks that match: one waiting for its settings is dropped, a running one is
+// aborted for reason (its executor's return then reports it). It returns their ids.
+func (m *Manager) cutOff(match func(*task) bool, reason error) []string {
 	m.mu.Lock()
+	var ids []string
 	var abort []*task
 	for _, t := range m.tasks {
-		cancelled++
+		if !match(t) {
+			continue
+		}
+		ids = append(ids, t.id)
 		if t.state == waitingForSettings {
 			m.removeLocked(t)
 		} else {
@@ -84,10 +80,9 @@ func (m *Manager) Shutdown(ctx context.Context) (cancelled int) {
 	}
 	m.mu.Unlock()
 	for _, t := range abort {
-		m.abortTask(t, errShutdown)
+		m.abortTask(t, reason)
 	}
-	m.waitTasks(context.Background()) // executors return promptly once cancelled
-	return cancelled
+	return ids
 }
 
 // waitTasks waits until the task table is empty (true) or ctx ends (false).

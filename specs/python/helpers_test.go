@@ -130,28 +130,7 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	r := &rig{ctx: ctx, b: b, tap: tap, finished: make(chan struct{})}
 
 	// As cli/executors.go does.
-	r.py = python.Start(python.Options{
-		Interpreter:            cfg.Python.Interpreter,
-		Environ:                environ,
-		StdlibAllow:            cfg.Sandbox.StdlibAllow,
-		ExternalAllow:          cfg.Sandbox.ExternalAllow,
-		BuiltinsDeny:           cfg.Sandbox.BuiltinsDeny,
-		EnvAllow:               cfg.Sandbox.EnvAllow,
-		BlockEnvAccess:         cfg.Sandbox.BlockEnvAccess,
-		AllowTransitiveImports: cfg.Sandbox.AllowTransitiveImports,
-		Limits: python.Limits{
-			MemoryBytes:   cfg.Python.MemoryBytes,
-			CPUSeconds:    cfg.Python.CPUSeconds,
-			OpenFiles:     cfg.Python.OpenFiles,
-			FileSizeBytes: cfg.Python.FileSizeBytes,
-			Processes:     cfg.Python.Processes,
-		},
-		AllowNetwork:   cfg.Python.Network == "allow",
-		MaxPayload:     cfg.MaxPayload,
-		Prefork:        cfg.Python.Prefork,
-		MaxConcurrency: cfg.MaxConcurrency,
-		Logger:         logger,
-	})
+	r.py = python.Start(python.OptionsFrom(cfg, environ, logger))
 	DeferCleanup(r.py.Close)
 
 	// As cli/run.go does, with spec timings.
