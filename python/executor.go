@@ -160,7 +160,7 @@ func (w Walls) String() string {
 	}
 	ll := "unavailable"
 	if w.Landlock > 0 {
-		ll = fmt.Sprintf("ABI %d (writes only to a private temp dir; no TCP unless allowed; no signals out)", w.Landlock)
+		ll = fmt.Sprintf("ABI %d (writes only to a private temp dir; reads only there and in system and Python directories; no TCP unless allowed; no signals out)", w.Landlock)
 	}
 	procs := fmt.Sprintf("+%d (RLIMIT_NPROC)", w.Limits.Processes)
 	switch {

@@ -293,7 +293,7 @@ def main(config, inherited_fds, token):
         writable = walls.private_tmp(config.tmp_root) if config.tmp_root else None
         walls.cap_processes((config.limits or {}).get("processes"))
         if config.landlock and writable:
-            walls.restrict(writable, config.allow_network)
+            walls.restrict(writable, config.allow_network, walls.read_paths())
         channel.send({"type": "hello", "pid": os.getpid(), "token": token})
         del token
         task = channel.receive()

@@ -1,6 +1,7 @@
 """Operating-system walls around a child, beyond n8n's language-level rules: a private
-temporary directory, Landlock (writes only there; no TCP unless the network is allowed; no
-signals to processes outside the child's own domain), and a cap on new processes.
+temporary directory, Landlock (writes only there; reads only there and in the system's and
+Python's own directories; no TCP unless the network is allowed; no signals to processes
+outside the child's own domain), and a cap on new processes.
 
 Each wall is applied where the kernel allows it and skipped otherwise; `probe()` says which
 are available, so runwire can log what is in force."""
@@ -8,6 +9,7 @@ are available, so runwire can log what is in force."""
 import ctypes
 import os
 import resource
+import sys
 import tempfile
 
 # Landlock (linux/landlock.h), x86_64 and arm64 share these syscall numbers.
@@ -18,7 +20,10 @@ _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
 
+_FS_EXECUTE = 1 << 0
 _FS_WRITE_FILE = 1 << 1
+_FS_READ_FILE = 1 << 2
+_FS_READ_DIR = 1 << 3
 _FS_REMOVE_DIR = 1 << 4
 _FS_REMOVE_FILE = 1 << 5
 _FS_MAKE_CHAR = 1 << 6
@@ -106,15 +111,39 @@ def cap_processes(more):
         pass
 
 
-def restrict(writable, allow_network):
-    """Landlock this process and everything it starts: writes only beneath `writable` (and to
-    /dev/null), no TCP unless allow_network, no signals or abstract sockets outside its own
-    domain. Returns the ABI used, 0 when Landlock is not available (nothing is restricted)."""
+# What a task may read besides the Python installation: the system's libraries and data, the
+# device nodes, /proc (the PID and user namespaces already hide other users' processes) and
+# /sys. Home directories, /tmp, /run, /var, /srv, /opt and /mnt are left out: that is where
+# secrets (a mounted token file, say) live.
+SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/etc", "/dev", "/proc", "/sys")
+
+
+def read_paths():
+    """The directories a task may read: the system's, Python's prefixes and every directory on
+    sys.path (site-packages included when external packages are allowed)."""
+    paths = list(SYSTEM_READ_PATHS)
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        paths.append(p)
+    paths.extend(p for p in sys.path if p)
+    out = []
+    for p in paths:
+        real = os.path.realpath(p)
+        if os.path.exists(real) and real not in out:
+            out.append(real)
+    return out
+
+
+def restrict(writable, allow_network, readable=()):
+    """Landlock this process and everything it starts: reads only beneath `readable` and
+    `writable`, writes only beneath `writable` (and to /dev/null), no TCP unless
+    allow_network, no signals or abstract sockets outside its own domain. Returns the ABI
+    used, 0 when Landlock is not available (nothing is restricted)."""
     abi = landlock_abi()
     if abi < 1:
         return 0
+    read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
     fs = (
-        _FS_WRITE_FILE | _FS_REMOVE_DIR | _FS_REMOVE_FILE | _FS_MAKE_CHAR | _FS_MAKE_DIR
+        read | _FS_WRITE_FILE | _FS_REMOVE_DIR | _FS_REMOVE_FILE | _FS_MAKE_CHAR | _FS_MAKE_DIR
         | _FS_MAKE_REG | _FS_MAKE_SOCK | _FS_MAKE_FIFO | _FS_MAKE_BLOCK | _FS_MAKE_SYM
     )
     if abi >= 2:
@@ -134,7 +163,9 @@ def restrict(writable, allow_network):
         return 0
     try:
         _allow(ruleset, writable, fs)
-        _allow(ruleset, os.devnull, _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0))
+        for path in readable:
+            _allow(ruleset, path, read if os.path.isdir(path) else _FS_READ_FILE | _FS_EXECUTE)
+        _allow(ruleset, os.devnull, _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0))
         if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             return 0
         if _syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:

@@ -60,10 +60,22 @@ var _ = Describe("Secrets and environment", Label("integration"), func() {
 		}, SpecTimeout(specTimeout)),
 	)
 
-	// Landlock walls off writes only; reads anywhere are allowed (docs/python-executor.md,
-	// "Not yet"). Today a task with only json allowed reads such a file through
-	// json.decoder.re.enum.sys.modules["importlib"]._bootstrap_external._os.
-	PIt("user code cannot read the file N8N_RUNNERS_AUTH_TOKEN_FILE or N8N_RUNNERS_GRANT_TOKEN_FILE names (reads outside the task's temp dir are not walled off yet)")
+	// A task that learns or guesses the path of a mounted token file (outside the system's and
+	// Python's own directories) cannot read it, even with os at hand; the system's files stay
+	// readable.
+	It("user code cannot read the file N8N_RUNNERS_AUTH_TOKEN_FILE or N8N_RUNNERS_GRANT_TOKEN_FILE names", func(ctx SpecContext) {
+		path := filepath.Join(GinkgoT().TempDir(), "grant")
+		Expect(os.WriteFile(path, []byte(grantToken+"\n"), 0o600)).To(Succeed())
+		p := newRig(ctx, stdlib("*"), withEnv("N8N_RUNNERS_GRANT_TOKEN_FILE="+path)).connection()
+		code := "import os\nout = {}\nfor key in (\"secret\", \"system\"):\n" +
+			"    try:\n        fd = os.open(_items[0][\"json\"][key], os.O_RDONLY)\n        out[key] = os.read(fd, 200).decode()\n" +
+			"    except OSError as e:\n        out[key] = \"refused: errno %d\" % e.errno\n" +
+			"return out"
+		o := p.run("T1", allItems(code, map[string]any{"json": map[string]any{"secret": path, "system": "/etc/passwd"}}))
+		got, _ := resultOf(o.terminal).(map[string]any)
+		Expect(got).To(HaveKeyWithValue("secret", "refused: errno 13"), "EACCES")
+		Expect(got).To(HaveKeyWithValue("system", ContainSubstring("root:")), "the system's files stay readable")
+	}, SpecTimeout(specTimeout))
 
 	It("clears the environment by default, keeping only N8N_RUNNER_ENV_ALLOW names (and the private temp dir's variables)", func(ctx SpecContext) {
 		p := newRig(ctx, stdlib("*"), withEnv("RUNWIRE_SPEC_VISIBLE=yes", "SPEC_KEEP_ME=kept", "N8N_RUNNER_ENV_ALLOW=SPEC_KEEP_ME")).connection()
