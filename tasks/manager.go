@@ -17,6 +17,9 @@ const (
 	RejectOfferExpired = "Offer expired - not accepted within validity window"
 	RejectNoSlots      = "No open task slots - runner already at capacity"
 	RejectShuttingDown = "Runner is shutting down"
+	// RejectUnavailable answers an accept for a task type whose executor cannot run tasks
+	// (its interpreter is missing, say): the broker then gives the task to another runner.
+	RejectUnavailable = "Task type not available on this runner"
 )
 
 // Messages of aborted tasks, as n8n's Python runner words them.

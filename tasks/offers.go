@@ -62,6 +62,9 @@ func (m *Manager) accept(msg transport.TaskOfferAccept) {
 		reason = RejectOfferExpired
 	case len(m.tasks) >= m.opts.MaxConcurrency || m.tasks[msg.TaskID] != nil:
 		reason = RejectNoSlots
+	case !m.available(o.taskType):
+		delete(m.offers, msg.OfferID)
+		reason = RejectUnavailable
 	default:
 		delete(m.offers, msg.OfferID)
 		t := newTask(msg.TaskID, o.taskType, s)
@@ -84,10 +87,15 @@ func (m *Manager) accept(msg transport.TaskOfferAccept) {
 func (m *Manager) availableTypes() []string {
 	out := m.types[:0:0]
 	for _, typ := range m.types {
-		if a, ok := m.opts.Executors[typ].(Availability); ok && !a.Available() {
-			continue
+		if m.available(typ) {
+			out = append(out, typ)
 		}
-		out = append(out, typ)
 	}
 	return out
+}
+
+// available says whether the executor of typ can take tasks now.
+func (m *Manager) available(typ string) bool {
+	a, ok := m.opts.Executors[typ].(Availability)
+	return !ok || a.Available()
 }

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/runwire/runwire/cli"
 	"github.com/runwire/runwire/fsm"
 	"github.com/runwire/runwire/specs/support"
+	"github.com/runwire/runwire/tasks"
 )
 
 const authToken = "cli-spec-auth-token-77aa"
@@ -146,6 +149,42 @@ var _ = Describe("runwire run", Label("integration"), func() {
 		Expect(second.exitCode()).To(Equal(cli.ExitFailure))
 		Expect(string(second.stdout.Contents())).To(ContainSubstring("N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT"))
 	}, SpecTimeout(15*time.Second))
+})
+
+var _ = Describe("runwire run without a usable Python", Label("integration"), func() {
+	DescribeTable("registers, says why naming the setting, and offers no python tasks",
+		func(ctx SpecContext, interpreter func() string, why string) {
+			b := newBroker()
+			p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
+				"RUNWIRE_PYTHON="+interpreter(), "PATH="+os.Getenv("PATH"))
+			var c *support.BrokerConn
+			Eventually(b.Registered()).Should(Receive(&c))
+			Eventually(p.stdout).Should(gbytes.Say(`Python tasks are unavailable, runwire offers none: .*RUNWIRE_PYTHON`))
+			Expect(string(p.stdout.Contents())).To(ContainSubstring(why))
+			// Offers may have gone out while the interpreter was being looked at (a task that
+			// arrives first waits for it); none goes out after, and those are refused, not failed.
+			var offers []string
+			for _, m := range c.Received() {
+				if m["type"] == "runner:taskoffer" {
+					offers = append(offers, m["offerId"].(string))
+				}
+			}
+			Consistently(func() int { return len(c.Received()) }, 500*time.Millisecond).Should(Equal(len(c.Received())), "no new offers")
+			for i, offer := range offers {
+				id := "T" + strconv.Itoa(i)
+				Expect(c.SendJSON(ctx, map[string]any{"type": "broker:taskofferaccept", "taskId": id, "offerId": offer})).To(Succeed())
+				Eventually(func() []map[string]any { return c.Received() }).Should(ContainElement(
+					map[string]any{"type": "runner:taskrejected", "taskId": id, "reason": tasks.RejectUnavailable}))
+			}
+		},
+		Entry("missing", func() string { return "/nonexistent/python3" }, "no Python interpreter", SpecTimeout(15*time.Second)),
+		Entry("too old", func() string {
+			// Answers the version probe as a Python 3.8 would.
+			path := filepath.Join(GinkgoT().TempDir(), "python3")
+			Expect(os.WriteFile(path, []byte("#!/bin/sh\necho /opt/old/bin/python3\necho 3.8.10\n"), 0o700)).To(Succeed())
+			return path
+		}, "too old: runwire needs Python 3.9 or newer", SpecTimeout(15*time.Second)),
+	)
 })
 
 var _ = Describe("runwire's other commands", func() {
