@@ -49,7 +49,7 @@ var _ = Describe("Timeout and cancel", Label("integration"), func() {
 		func(ctx SpecContext, s stopper, code string) {
 			p := newRig(ctx, stdlib("*"), withTaskTimeout(s.timeout)).connection()
 			p.start("T1", allItems(code, item(`{"n": 1}`)))
-			params, _ := p.await("the task's pids", isPrint("T1"))["params"].([]any)
+			params, _ := p.Await("the task's pids", isPrint("T1"))["params"].([]any)
 			ps := hostPIDs(params)
 			DeferCleanup(func() { killLeftovers(ps...) })
 			for _, pid := range ps {
@@ -81,7 +81,7 @@ var _ = Describe("Timeout and cancel", Label("integration"), func() {
 		code := "import os, time\nchild = os.fork()\nif child == 0:\n    while True:\n        time.sleep(1)\n" +
 			"print(child, " + whoami + ")\n" + g.wait + "\nreturn [{\"json\": {\"ok\": True}}]"
 		p.start("T1", allItems(code, g.item))
-		params, _ := p.await("the forked child's pid", isPrint("T1"))["params"].([]any)
+		params, _ := p.Await("the forked child's pid", isPrint("T1"))["params"].([]any)
 		ps := hostPIDs(params)
 		DeferCleanup(func() { killLeftovers(ps...) })
 		g.open()

@@ -15,13 +15,13 @@ var _ = Describe("Concurrency", Label("integration"), func() {
 			p.accept(id)
 		}
 		for _, id := range ids {
-			p.send(map[string]any{"type": "broker:tasksettings", "taskId": id, "settings": allItems(code, g.item)})
+			p.Send(map[string]any{"type": "broker:tasksettings", "taskId": id, "settings": allItems(code, g.item)})
 		}
 		for _, id := range ids {
-			Expect(p.await(id+" running", isPrint(id))).To(HaveKeyWithValue("params", []any{"'started'"}))
+			Expect(p.Await(id+" running", isPrint(id))).To(HaveKeyWithValue("params", []any{"'started'"}))
 		}
 		for _, id := range ids {
-			Expect(p.count(isTerminal(id))).To(BeZero(), "all five run at the same time: %s has not finished", id)
+			Expect(p.Count(isTerminal(id))).To(BeZero(), "all five run at the same time: %s has not finished", id)
 		}
 
 		g.open()

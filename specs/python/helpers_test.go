@@ -53,11 +53,10 @@ const (
 // tasks.Manager, a transport.Dialer and an fsm.Machine running in its own goroutine, against
 // support.Broker listening through a wireTap.
 type rig struct {
-	ctx      context.Context
-	b        *support.Broker
-	tap      *wireTap
-	py       *python.Executor
-	finished chan struct{} // closed when Run returns
+	ctx context.Context
+	b   *support.Broker
+	tap *wireTap
+	py  *python.Executor
 }
 
 // rigSetup is what a spec changes before the rig starts.
@@ -127,7 +126,7 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 		sink = io.MultiWriter(GinkgoWriter, s.log)
 	}
 	logger := slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r := &rig{ctx: ctx, b: b, tap: tap, finished: make(chan struct{})}
+	r := &rig{ctx: ctx, b: b, tap: tap}
 
 	// As cli/executors.go does.
 	r.py = python.Start(python.OptionsFrom(cfg, environ, logger))
@@ -161,20 +160,7 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	})
 	Expect(err).NotTo(HaveOccurred())
 
-	go func() {
-		defer close(r.finished)
-		_ = m.Run(ctx)
-	}()
-	DeferCleanup(func(ctx SpecContext) {
-		m.Stop()
-		Eventually(ctx, r.finished).Should(BeClosed(), "Run returns once stopped")
-		waited := make(chan struct{})
-		go func() {
-			defer close(waited)
-			mgr.Wait()
-		}()
-		Eventually(ctx, waited).Should(BeClosed(), "Manager.Wait returns once the machine has stopped")
-	}, NodeTimeout(specTimeout))
+	support.RunMachine(ctx, m, mgr, nil)
 	return r
 }
 
@@ -183,77 +169,21 @@ func (r *rig) connection() *peer {
 	GinkgoHelper()
 	var c *support.BrokerConn
 	Eventually(r.ctx, r.b.Registered()).Should(Receive(&c), "the runner registers")
-	return &peer{r: r, c: c, claimed: map[int]bool{}}
+	return &peer{Inbox: support.NewInbox(r.ctx, c), r: r, c: c}
 }
 
-// peer is the broker's side of the connection. It keeps every message the runner sent, in
-// order; await claims them one at a time. Only the spec's goroutine uses it.
+// peer is the broker's side of the connection: what the runner sent (support.Inbox) and the
+// moves n8n's broker makes.
 type peer struct {
-	r       *rig
-	c       *support.BrokerConn
-	seen    []map[string]any
-	claimed map[int]bool
+	*support.Inbox
+	r *rig
+	c *support.BrokerConn
 }
 
-func (p *peer) pump() {
-	for {
-		select {
-		case m := <-p.c.Messages():
-			p.seen = append(p.seen, m)
-		default:
-			return
-		}
-	}
-}
-
-func (p *peer) dump() string {
-	var sb strings.Builder
-	sb.WriteString("the runner sent:\n")
-	for _, m := range p.seen {
-		raw, _ := json.Marshal(m)
-		sb.Write(raw)
-		sb.WriteByte('\n')
-	}
-	return sb.String()
-}
-
-// await waits for the first unclaimed message that matches, claims and returns it.
-func (p *peer) await(what string, match func(m map[string]any) bool) map[string]any {
-	GinkgoHelper()
-	return p.awaitWithin(0, what, match)
-}
-
-// awaitWithin is await for a message that must come within d (0: as long as the spec may).
-func (p *peer) awaitWithin(d time.Duration, what string, match func(m map[string]any) bool) map[string]any {
-	GinkgoHelper()
-	var found map[string]any
-	poll := Eventually(p.r.ctx, func() bool {
-		p.pump()
-		for i, m := range p.seen {
-			if !p.claimed[i] && match(m) {
-				p.claimed[i] = true
-				found = m
-				return true
-			}
-		}
-		return false
-	})
-	if d > 0 {
-		poll = poll.WithTimeout(d)
-	}
-	poll.Should(BeTrue(), func() string { return "waiting for " + what + "; " + p.dump() })
-	return found
-}
-
-func isType(typ string) func(map[string]any) bool {
-	return func(m map[string]any) bool { return m["type"] == typ }
-}
-
-func isTerminal(taskID string) func(map[string]any) bool {
-	return func(m map[string]any) bool {
-		return m["taskId"] == taskID && (m["type"] == typeDone || m["type"] == typeError)
-	}
-}
+var (
+	isType     = support.IsType
+	isTerminal = support.IsTerminal
+)
 
 func isPrint(taskID string) func(map[string]any) bool {
 	return func(m map[string]any) bool {
@@ -261,29 +191,12 @@ func isPrint(taskID string) func(map[string]any) bool {
 	}
 }
 
-// count counts the messages received so far that match.
-func (p *peer) count(match func(map[string]any) bool) int {
-	p.pump()
-	n := 0
-	for _, m := range p.seen {
-		if match(m) {
-			n++
-		}
-	}
-	return n
-}
-
-func (p *peer) send(m map[string]any) {
-	GinkgoHelper()
-	Expect(p.c.SendJSON(p.r.ctx, m)).To(Succeed())
-}
-
 // accept waits for an unused offer and accepts taskID on it, as n8n does.
 func (p *peer) accept(taskID string) {
 	GinkgoHelper()
-	offer, _ := p.await("a runner:taskoffer", isType(typeOffer))["offerId"].(string)
-	p.send(map[string]any{"type": "broker:taskofferaccept", "taskId": taskID, "offerId": offer})
-	Expect(p.await("the answer to the accept of "+taskID, func(m map[string]any) bool {
+	offer, _ := p.Await("a runner:taskoffer", isType(typeOffer))["offerId"].(string)
+	p.Send(map[string]any{"type": "broker:taskofferaccept", "taskId": taskID, "offerId": offer})
+	Expect(p.Await("the answer to the accept of "+taskID, func(m map[string]any) bool {
 		return m["taskId"] == taskID && (m["type"] == typeAccepted || m["type"] == "runner:taskrejected")
 	})).To(Equal(map[string]any{"type": typeAccepted, "taskId": taskID}))
 }
@@ -292,24 +205,24 @@ func (p *peer) accept(taskID string) {
 func (p *peer) start(taskID string, settings map[string]any) {
 	GinkgoHelper()
 	p.accept(taskID)
-	p.send(map[string]any{"type": "broker:tasksettings", "taskId": taskID, "settings": settings})
+	p.Send(map[string]any{"type": "broker:tasksettings", "taskId": taskID, "settings": settings})
 }
 
 func (p *peer) cancel(taskID string) {
 	GinkgoHelper()
-	p.send(map[string]any{"type": "broker:taskcancel", "taskId": taskID, "reason": "Task cancelled by user"})
+	p.Send(map[string]any{"type": "broker:taskcancel", "taskId": taskID, "reason": "Task cancelled by user"})
 }
 
 // terminal waits for the runner:taskdone or runner:taskerror of taskID.
 func (p *peer) terminal(taskID string) map[string]any {
 	GinkgoHelper()
-	return p.await("the outcome of "+taskID, isTerminal(taskID))
+	return p.Await("the outcome of "+taskID, isTerminal(taskID))
 }
 
 // terminalWithin is terminal for an outcome that must come within d.
 func (p *peer) terminalWithin(taskID string, d time.Duration) map[string]any {
 	GinkgoHelper()
-	return p.awaitWithin(d, "the outcome of "+taskID+" within "+d.String(), isTerminal(taskID))
+	return p.AwaitWithin(d, "the outcome of "+taskID+" within "+d.String(), isTerminal(taskID))
 }
 
 // outcome is one task's traffic as the broker saw it.
@@ -330,8 +243,9 @@ func (p *peer) run(taskID string, settings map[string]any) outcome {
 func (p *peer) result(taskID string) outcome {
 	GinkgoHelper()
 	o := outcome{terminal: p.terminal(taskID), late: p.printsAfter(taskID)}
-	end := slices.IndexFunc(p.seen, isTerminal(taskID))
-	for _, m := range p.seen[:end] {
+	seen := p.All()
+	end := slices.IndexFunc(seen, isTerminal(taskID))
+	for _, m := range seen[:end] {
 		if !isPrint(taskID)(m) {
 			continue
 		}
@@ -344,10 +258,10 @@ func (p *peer) result(taskID string) outcome {
 
 // printsAfter counts taskID's logNodeOutput calls received after its outcome.
 func (p *peer) printsAfter(taskID string) int {
-	p.pump()
-	end := slices.IndexFunc(p.seen, isTerminal(taskID))
+	seen := p.All()
+	end := slices.IndexFunc(seen, isTerminal(taskID))
 	n := 0
-	for i, m := range p.seen {
+	for i, m := range seen {
 		if end >= 0 && i > end && isPrint(taskID)(m) {
 			n++
 		}

@@ -37,10 +37,10 @@ var _ = Describe("Accept and reject", Label("integration"), func() {
 			if i%4 == 0 {
 				offer = used // already accepted: stale
 			}
-			p.send(map[string]any{"type": "broker:taskofferaccept", "taskId": id, "offerId": offer})
+			p.Send(map[string]any{"type": "broker:taskofferaccept", "taskId": id, "offerId": offer})
 		}
 		for _, id := range ids {
-			Expect(p.await("the answer for "+id, isAnswer(id))).To(Equal(rejected(id, tasks.RejectOfferExpired)))
+			Expect(p.Await("the answer for "+id, isAnswer(id))).To(Equal(rejected(id, tasks.RejectOfferExpired)))
 		}
 		Expect(time.Since(start)).To(BeNumerically("<", 2*time.Second), "the broker gives up on an answer after 2 s")
 		for _, id := range ids {
@@ -60,21 +60,21 @@ var _ = Describe("Accept and reject", Label("integration"), func() {
 
 		for round := range 3 {
 			for i, offer := range offers {
-				p.send(map[string]any{"type": "broker:taskofferaccept", "taskId": fmt.Sprintf("D%d-%d", round, i), "offerId": offer})
+				p.Send(map[string]any{"type": "broker:taskofferaccept", "taskId": fmt.Sprintf("D%d-%d", round, i), "offerId": offer})
 			}
 		}
 		for round := range 3 {
 			for i := range offers {
 				id := fmt.Sprintf("D%d-%d", round, i)
 				if round == 0 {
-					Expect(p.await("the answer for "+id, isAnswer(id))).To(Equal(accepted(id)))
+					Expect(p.Await("the answer for "+id, isAnswer(id))).To(Equal(accepted(id)))
 				} else {
-					Expect(p.await("the answer for "+id, isAnswer(id))).To(Equal(rejected(id, tasks.RejectOfferExpired)))
+					Expect(p.Await("the answer for "+id, isAnswer(id))).To(Equal(rejected(id, tasks.RejectOfferExpired)))
 				}
 			}
 		}
 		Expect(r.mgr.Running()).To(Equal(2))
-		Expect(p.count(isType(typeAccepted))).To(Equal(2))
+		Expect(p.Count(isType(typeAccepted))).To(Equal(2))
 	}, SpecTimeout(specTimeout))
 
 	It("rejects an accept for an offer past its local expiry", func(ctx SpecContext) {

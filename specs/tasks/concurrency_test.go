@@ -50,15 +50,15 @@ var _ = Describe("Concurrency", Label("integration"), func() {
 		for i, offer := range p.offerIDs() {
 			for j := range 3 {
 				id := taskIDs("X", 6)[i*3+j]
-				p.send(map[string]any{"type": "broker:taskofferaccept", "taskId": id, "offerId": offer})
+				p.Send(map[string]any{"type": "broker:taskofferaccept", "taskId": id, "offerId": offer})
 				p.settings(id, pySettings())
 			}
 		}
-		Eventually(ctx, func() int { return p.count(isType(typeAccepted)) + p.count(isType(typeRejected)) }).Should(Equal(6))
+		Eventually(ctx, func() int { return p.Count(isType(typeAccepted)) + p.Count(isType(typeRejected)) }).Should(Equal(6))
 		Eventually(ctx, r.fake.Current).Should(Equal(2))
 		Consistently(ctx, r.fake.Current, quiet).Should(Equal(2))
 		Expect(r.fake.MaxConcurrent()).To(Equal(2))
-		Expect(p.count(isType(typeAccepted))).To(Equal(2))
+		Expect(p.Count(isType(typeAccepted))).To(Equal(2))
 		Expect(r.fake.Calls()).To(HaveLen(2), "settings for rejected tasks are dropped")
 	}, SpecTimeout(specTimeout))
 })

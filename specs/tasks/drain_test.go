@@ -21,7 +21,7 @@ var _ = Describe("Drain", Label("integration"), func() {
 		Eventually(ctx, func() int { return len(p.offerIDs()) }).Should(Equal(3))
 		p.start("T1", pySettings())
 		open = p.offerIDs()[1:]
-		p.send(map[string]any{"type": "broker:drain"})
+		p.Send(map[string]any{"type": "broker:drain"})
 		return open
 	}
 
@@ -59,7 +59,7 @@ var _ = Describe("Drain", Label("integration"), func() {
 		r = newRig(ctx, withMax(2))
 		p = r.connection()
 		p.mustAccept("T1")
-		p.send(map[string]any{"type": "broker:drain"})
+		p.Send(map[string]any{"type": "broker:drain"})
 		Eventually(ctx, r.mgr.OpenOffers).Should(BeZero())
 
 		p.settings("T1", pySettings())

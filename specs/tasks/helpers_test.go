@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -39,14 +38,13 @@ const (
 // rig is the real stack over loopback: a broker, a transport dialer, a tasks.Manager with a
 // fake executor registered as "python", and an fsm.Machine running in its own goroutine.
 type rig struct {
-	ctx      context.Context
-	b        *support.Broker
-	fake     *support.FakeExecutor
-	mgr      *tasks.Manager
-	m        *fsm.Machine
-	max      int
-	idled    chan time.Time // one entry per OnIdle call
-	finished chan struct{}  // closed when Run returns
+	ctx   context.Context
+	b     *support.Broker
+	fake  *support.FakeExecutor
+	mgr   *tasks.Manager
+	m     *fsm.Machine
+	max   int
+	idled chan time.Time // one entry per OnIdle call
 }
 
 // setup adjusts the rig's options before it starts.
@@ -88,7 +86,7 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	DeferCleanup(b.Close)
 
 	logger := slog.New(slog.NewTextHandler(GinkgoWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r := &rig{ctx: ctx, b: b, fake: support.NewFakeExecutor(), idled: make(chan time.Time, 16), finished: make(chan struct{})}
+	r := &rig{ctx: ctx, b: b, fake: support.NewFakeExecutor(), idled: make(chan time.Time, 16)}
 	topts := tasks.Options{
 		Executors:       map[string]tasks.Executor{taskType: r.fake},
 		MaxConcurrency:  3,
@@ -133,21 +131,7 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	Expect(err).NotTo(HaveOccurred())
 	r.m = m
 
-	go func() {
-		defer close(r.finished)
-		_ = m.Run(ctx)
-	}()
-	DeferCleanup(func(ctx SpecContext) {
-		m.Stop()
-		Eventually(ctx, r.finished).Should(BeClosed(), "Run returns once stopped")
-		r.fake.ReleaseAll() // lingering executions
-		waited := make(chan struct{})
-		go func() {
-			defer close(waited)
-			mgr.Wait()
-		}()
-		Eventually(ctx, waited).Should(BeClosed(), "Manager.Wait returns once the machine has stopped")
-	}, NodeTimeout(specTimeout))
+	support.RunMachine(ctx, m, mgr, r.fake.ReleaseAll) // lingering executions are released
 	return r
 }
 
@@ -156,76 +140,21 @@ func (r *rig) connection() *peer {
 	GinkgoHelper()
 	var c *support.BrokerConn
 	Eventually(r.ctx, r.b.Registered()).Should(Receive(&c), "the runner registers")
-	return &peer{r: r, c: c, claimed: map[int]bool{}}
+	return &peer{Inbox: support.NewInbox(r.ctx, c), r: r, c: c}
 }
 
-// peer is the broker's side of one connection. It keeps every message the runner sent, in
-// order; await claims them one at a time so that each is used once. Only the spec's own
-// goroutine uses it.
+// peer is the broker's side of one connection: what the runner sent (support.Inbox) and the
+// moves n8n's broker makes.
 type peer struct {
-	r       *rig
-	c       *support.BrokerConn
-	seen    []map[string]any
-	claimed map[int]bool
+	*support.Inbox
+	r *rig
+	c *support.BrokerConn
 }
 
-// pump moves the messages that have arrived into seen.
-func (p *peer) pump() {
-	for {
-		select {
-		case m := <-p.c.Messages():
-			p.seen = append(p.seen, m)
-		default:
-			return
-		}
-	}
-}
-
-// all returns every message received so far.
-func (p *peer) all() []map[string]any {
-	p.pump()
-	return p.seen
-}
-
-// dump lists what the runner sent, for failure messages.
-func (p *peer) dump() string {
-	var sb strings.Builder
-	sb.WriteString("the runner sent:\n")
-	for _, m := range p.seen {
-		raw, _ := json.Marshal(m)
-		sb.Write(raw)
-		sb.WriteByte('\n')
-	}
-	return sb.String()
-}
-
-// await waits for the first unclaimed message that matches, claims and returns it.
-func (p *peer) await(what string, match func(m map[string]any) bool) map[string]any {
-	GinkgoHelper()
-	var found map[string]any
-	Eventually(p.r.ctx, func() bool {
-		p.pump()
-		for i, m := range p.seen {
-			if !p.claimed[i] && match(m) {
-				p.claimed[i] = true
-				found = m
-				return true
-			}
-		}
-		return false
-	}).Should(BeTrue(), func() string { return "waiting for " + what + "; " + p.dump() })
-	return found
-}
-
-func isType(typ string) func(map[string]any) bool {
-	return func(m map[string]any) bool { return m["type"] == typ }
-}
-
-func isTerminal(taskID string) func(map[string]any) bool {
-	return func(m map[string]any) bool {
-		return m["taskId"] == taskID && (m["type"] == typeDone || m["type"] == typeError)
-	}
-}
+var (
+	isType     = support.IsType
+	isTerminal = support.IsTerminal
+)
 
 func isAnswer(taskID string) func(map[string]any) bool {
 	return func(m map[string]any) bool {
@@ -233,29 +162,18 @@ func isAnswer(taskID string) func(map[string]any) bool {
 	}
 }
 
-// count counts the messages received so far that match.
-func (p *peer) count(match func(map[string]any) bool) int {
-	n := 0
-	for _, m := range p.all() {
-		if match(m) {
-			n++
-		}
-	}
-	return n
-}
-
 // countFor counts every message received so far about taskID.
 func (p *peer) countFor(taskID string) int {
-	return p.count(func(m map[string]any) bool { return m["taskId"] == taskID })
+	return p.Count(func(m map[string]any) bool { return m["taskId"] == taskID })
 }
 
 // terminals counts runner:taskdone and runner:taskerror for taskID.
-func (p *peer) terminals(taskID string) int { return p.count(isTerminal(taskID)) }
+func (p *peer) terminals(taskID string) int { return p.Count(isTerminal(taskID)) }
 
 // offerIDs lists the ids of every offer received so far.
 func (p *peer) offerIDs() []string {
 	var ids []string
-	for _, m := range p.all() {
+	for _, m := range p.All() {
 		if m["type"] == typeOffer {
 			id, _ := m["offerId"].(string)
 			ids = append(ids, id)
@@ -264,24 +182,18 @@ func (p *peer) offerIDs() []string {
 	return ids
 }
 
-// send sends one broker message.
-func (p *peer) send(m map[string]any) {
-	GinkgoHelper()
-	Expect(p.c.SendJSON(p.r.ctx, m)).To(Succeed())
-}
-
 // offer waits for an offer not used yet and returns its id.
 func (p *peer) offer() string {
 	GinkgoHelper()
-	id, _ := p.await("a runner:taskoffer", isType(typeOffer))["offerId"].(string)
+	id, _ := p.Await("a runner:taskoffer", isType(typeOffer))["offerId"].(string)
 	return id
 }
 
 // acceptOffer sends broker:taskofferaccept and returns the runner's answer.
 func (p *peer) acceptOffer(taskID, offerID string) map[string]any {
 	GinkgoHelper()
-	p.send(map[string]any{"type": "broker:taskofferaccept", "taskId": taskID, "offerId": offerID})
-	return p.await("the answer to the accept of "+taskID, isAnswer(taskID))
+	p.Send(map[string]any{"type": "broker:taskofferaccept", "taskId": taskID, "offerId": offerID})
+	return p.Await("the answer to the accept of "+taskID, isAnswer(taskID))
 }
 
 // accept takes a fresh offer for taskID and returns the runner's answer.
@@ -299,7 +211,7 @@ func (p *peer) mustAccept(taskID string) {
 // settings sends broker:tasksettings.
 func (p *peer) settings(taskID string, settings map[string]any) {
 	GinkgoHelper()
-	p.send(map[string]any{"type": "broker:tasksettings", "taskId": taskID, "settings": settings})
+	p.Send(map[string]any{"type": "broker:tasksettings", "taskId": taskID, "settings": settings})
 }
 
 // start accepts taskID, sends its settings and waits until the executor runs it.
@@ -313,13 +225,13 @@ func (p *peer) start(taskID string, settings map[string]any) {
 // cancel sends broker:taskcancel.
 func (p *peer) cancel(taskID string) {
 	GinkgoHelper()
-	p.send(map[string]any{"type": "broker:taskcancel", "taskId": taskID, "reason": "Task cancelled by user"})
+	p.Send(map[string]any{"type": "broker:taskcancel", "taskId": taskID, "reason": "Task cancelled by user"})
 }
 
 // terminal waits for the runner:taskdone or runner:taskerror of taskID.
 func (p *peer) terminal(taskID string) map[string]any {
 	GinkgoHelper()
-	return p.await("the outcome of "+taskID, isTerminal(taskID))
+	return p.Await("the outcome of "+taskID, isTerminal(taskID))
 }
 
 // exactlyOneTerminal waits for taskID's outcome, then checks that no second one follows.
@@ -327,7 +239,7 @@ func (p *peer) exactlyOneTerminal(taskID string) map[string]any {
 	GinkgoHelper()
 	m := p.terminal(taskID)
 	Consistently(p.r.ctx, func() int { return p.terminals(taskID) }, quiet).Should(Equal(1), func() string {
-		return "exactly one outcome for " + taskID + "; " + p.dump()
+		return "exactly one outcome for " + taskID + "; " + p.Dump()
 	})
 	return m
 }

@@ -19,7 +19,7 @@ var _ = Describe("Offers", Label("integration"), func() {
 		r := newRig(ctx)
 		p := r.connection()
 		Expect(r.mgr.TaskTypes()).To(Equal([]string{"python"}))
-		Expect(p.await("runner:info", isType("runner:info"))).To(Equal(map[string]any{
+		Expect(p.Await("runner:info", isType("runner:info"))).To(Equal(map[string]any{
 			"type": "runner:info", "name": "runwire", "types": []any{"python"},
 		}))
 	}, SpecTimeout(specTimeout))
@@ -31,11 +31,11 @@ var _ = Describe("Offers", Label("integration"), func() {
 		r := newRig(ctx, withExecutor("javascript", other), withMax(4))
 		p := r.connection()
 		Expect(r.mgr.TaskTypes()).To(Equal([]string{"javascript", "python"}))
-		Expect(p.await("runner:info", isType("runner:info"))["types"]).To(Equal([]any{"javascript", "python"}))
+		Expect(p.Await("runner:info", isType("runner:info"))["types"]).To(Equal([]any{"javascript", "python"}))
 
 		Eventually(ctx, func() int { return len(p.offerIDs()) }).Should(Equal(4))
 		Consistently(ctx, func() int { return len(p.offerIDs()) }, quiet).Should(Equal(4), "open offers + tasks never exceed the limit, whatever the number of types")
-		for _, m := range p.all() {
+		for _, m := range p.All() {
 			if m["type"] == typeOffer {
 				Expect(m["taskType"]).To(BeElementOf("javascript", "python"))
 			}
@@ -49,7 +49,7 @@ var _ = Describe("Offers", Label("integration"), func() {
 
 		validFor := map[float64]bool{}
 		for range 5 {
-			m := p.await("an offer", isType(typeOffer))
+			m := p.Await("an offer", isType(typeOffer))
 			Expect(m).To(HaveLen(4), "type, offerId, taskType, validFor")
 			Expect(m).To(HaveKeyWithValue("taskType", "python"))
 			Expect(m).To(HaveKeyWithValue("offerId", Not(BeEmpty())))
@@ -68,10 +68,10 @@ var _ = Describe("Offers", Label("integration"), func() {
 		r := newRig(ctx, withMax(1), withOfferValidity(30*time.Millisecond, time.Millisecond))
 		p := r.connection()
 
-		first := p.await("an offer", isType(typeOffer))
+		first := p.Await("an offer", isType(typeOffer))
 		firstAt := time.Now()
 		Expect(first["validFor"]).To(BeElementOf(30.0, 31.0), "validity + jitter 0..1 ms")
-		second := p.await("a replacement offer", isType(typeOffer))
+		second := p.Await("a replacement offer", isType(typeOffer))
 		Expect(time.Since(firstAt)).To(BeNumerically(">=", 100*time.Millisecond),
 			"the runner keeps its offer validFor + the 100 ms latency buffer before it drops it")
 		Expect(second["validFor"]).To(BeElementOf(30.0, 31.0))

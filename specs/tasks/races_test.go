@@ -39,7 +39,7 @@ var _ = Describe("Races: exactly one outcome per task", Label("integration"), fu
 				counts[i] = p.terminals(id)
 			}
 			return counts
-		}, quiet).Should(HaveEach(1), func() string { return p.dump() })
+		}, quiet).Should(HaveEach(1), func() string { return p.Dump() })
 		Eventually(ctx, r.mgr.Running).Should(BeZero())
 		Eventually(ctx, r.mgr.OpenOffers).Should(Equal(5), "every slot comes back")
 		Consistently(ctx, r.mgr.OpenOffers, quiet).Should(Equal(5), "and only once")

@@ -88,12 +88,12 @@ var _ = Describe("Console output", Label("integration"), func() {
 		p.exactlyOneTerminal("T1")
 
 		var got []map[string]any
-		for _, m := range p.all() {
+		for _, m := range p.All() {
 			if m["taskId"] == "T1" && m["type"] != typeAccepted {
 				got = append(got, m)
 			}
 		}
-		Expect(got).To(HaveLen(len(prints)+1), p.dump())
+		Expect(got).To(HaveLen(len(prints)+1), p.Dump())
 		callIDs := map[any]bool{}
 		for i, want := range prints {
 			params := []any{}
@@ -135,7 +135,7 @@ var _ = Describe("Console output", Label("integration"), func() {
 		callIDs := map[any]bool{}
 		for _, id := range ids {
 			n := 0
-			for _, m := range p.all() {
+			for _, m := range p.All() {
 				if m["taskId"] != id || m["type"] == typeAccepted {
 					continue
 				}
@@ -158,17 +158,17 @@ var _ = Describe("Console output", Label("integration"), func() {
 		r.fake.ForTask("T1", support.Behaviour{Prints: [][]string{{"'a'"}, {"'b'"}}})
 		p := r.connection()
 		p.start("T1", pySettings())
-		first := p.await("an rpc", isType(typeRPC))
-		second := p.await("an rpc", isType(typeRPC))
+		first := p.Await("an rpc", isType(typeRPC))
+		second := p.Await("an rpc", isType(typeRPC))
 		p.terminal("T1")
 		notOffer := func(m map[string]any) bool { return m["type"] != typeOffer }
-		before := p.count(notOffer)
+		before := p.Count(notOffer)
 
-		p.send(map[string]any{"type": "broker:rpcresponse", "callId": first["callId"], "taskId": "T1", "status": "success"})
-		p.send(map[string]any{"type": "broker:rpcresponse", "callId": second["callId"], "taskId": "T1", "status": "error", "data": "Method not allowed"})
-		p.send(map[string]any{"type": "broker:rpcresponse", "callId": "unknown-call", "taskId": "T1", "status": "success", "data": nil})
-		p.send(map[string]any{"type": "broker:rpcresponse", "callId": "unknown-call", "taskId": "ghost", "status": "success"})
-		Consistently(ctx, func() int { return p.count(notOffer) }, quiet).Should(Equal(before), "nothing is sent in reply")
+		p.Send(map[string]any{"type": "broker:rpcresponse", "callId": first["callId"], "taskId": "T1", "status": "success"})
+		p.Send(map[string]any{"type": "broker:rpcresponse", "callId": second["callId"], "taskId": "T1", "status": "error", "data": "Method not allowed"})
+		p.Send(map[string]any{"type": "broker:rpcresponse", "callId": "unknown-call", "taskId": "T1", "status": "success", "data": nil})
+		p.Send(map[string]any{"type": "broker:rpcresponse", "callId": "unknown-call", "taskId": "ghost", "status": "success"})
+		Consistently(ctx, func() int { return p.Count(notOffer) }, quiet).Should(Equal(before), "nothing is sent in reply")
 
 		p.start("T2", pySettings())
 		Expect(p.exactlyOneTerminal("T2")).To(Equal(done("T2", support.FakeResult)), "the connection still serves tasks")

@@ -171,7 +171,7 @@ var _ = Describe("Graceful shutdown, then stop (as runwire's main does)", Label(
 			Eventually(ctx, stopped).Should(Receive())
 			Eventually(ctx, p.c.Closed()).Should(BeClosed())
 			for _, id := range ids {
-				Expect(p.terminals(id)).To(Equal(1), func() string { return id + " reported before the close; " + p.dump() })
+				Expect(p.terminals(id)).To(Equal(1), func() string { return id + " reported before the close; " + p.Dump() })
 				Expect(p.terminal(id)).To(Equal(want(id)))
 			}
 		},
