@@ -124,9 +124,11 @@ func (p *runwireProc) doStop(grace time.Duration) stopReport {
 	rep.exitErr = p.waitErr
 	if len(tree) > 1 {
 		deadline := time.Now().Add(2 * time.Second)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
 		for _, d := range tree[1:] {
 			for alive(d) && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
+				<-tick.C // polling /proc: the processes are not ours to wait for
 			}
 			if alive(d) {
 				rep.leftovers = append(rep.leftovers, d)
