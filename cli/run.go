@@ -55,18 +55,29 @@ func run(ctx context.Context, env Env, args []string) int {
 
 	executors, closeExecutors := startExecutors(cfg, env.Environ, logger)
 	defer closeExecutors()
+	sd := &shutdown{logger: logger}
+	var onDrain func()
+	if !cfg.AuthToken.IsSet() {
+		// With a spent grant token and no auth token to renew it there is no coming back
+		// after the broker closes: stop cleanly (exit 0) once the running tasks are done.
+		onDrain = func() {
+			logger.Info("The broker is shutting down and the grant token cannot be renewed without N8N_RUNNERS_AUTH_TOKEN: stopping once running tasks are done")
+			sd.begin(ctx, cfg.GracefulShutdownTimeout, false)
+		}
+	}
 	mgr, err := tasks.New(tasks.Options{
 		Executors:       executors,
 		MaxConcurrency:  cfg.MaxConcurrency,
 		TaskTimeout:     cfg.TaskTimeout,
 		SettingsTimeout: cfg.SettingsTimeout,
+		OnDrain:         onDrain,
 		Logger:          logger,
 	})
 	if err != nil {
 		logger.Error("Failed to start", "error", err.Error())
 		return ExitFailure
 	}
-	sd := &shutdown{tasks: mgr, logger: logger}
+	sd.tasks = mgr
 	machine, err := fsm.New(fsm.Options{
 		Dialer: fsm.TransportDialer(dialer),
 		Backoff: fsm.Exponential{

@@ -60,7 +60,11 @@ type Options struct {
 	OfferInterval time.Duration
 	OfferValidity time.Duration
 	OfferJitter   time.Duration
-	Logger        *slog.Logger
+	// OnDrain, if set, is called once per broker:drain, after offers stopped. A runner that
+	// cannot reconnect (it has only a single-use grant token) uses it to stop once its
+	// running tasks are done, as n8n's JS runner exits after a drain.
+	OnDrain func()
+	Logger  *slog.Logger
 }
 
 // Manager is task handling for one runner process; it serves one registered connection at a

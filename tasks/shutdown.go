@@ -18,6 +18,9 @@ func (m *Manager) drain() {
 	running := len(m.tasks)
 	m.mu.Unlock()
 	m.log.Info("Broker is draining: no new tasks", "running", running)
+	if m.opts.OnDrain != nil {
+		m.opts.OnDrain()
+	}
 }
 
 // connectionLost cleans up after a connection: its offers are gone with it, and the broker

@@ -124,6 +124,32 @@ var _ = Describe("runwire run", Label("integration"), func() {
 		Expect(b.Dials()).To(Equal(1))
 	}, SpecTimeout(15*time.Second))
 
+	It("with only a grant token, stops cleanly (exit 0) when the broker drains, without a second dial", func(ctx SpecContext) {
+		b := newBroker()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_GRANT_TOKEN="+b.IssueGrant())
+		var conn *support.BrokerConn
+		Eventually(b.Registered()).Should(Receive(&conn))
+		Expect(conn.SendJSON(ctx, map[string]any{"type": "broker:drain"})).To(Succeed())
+		Eventually(conn.Closed()).Should(BeClosed())
+		Expect(conn.CloseCode()).To(Equal(websocket.StatusGoingAway))
+		Expect(p.exitCode()).To(Equal(cli.ExitOK))
+		Expect(string(p.stdout.Contents())).To(ContainSubstring("grant token cannot be renewed"))
+		Expect(b.Dials()).To(Equal(1))
+	}, SpecTimeout(15*time.Second))
+
+	It("with an auth token, keeps running through a drain and re-registers once the broker is back", func(ctx SpecContext) {
+		b := newBroker()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
+			"RUNWIRE_BACKOFF_INITIAL=10ms")
+		var conn *support.BrokerConn
+		Eventually(b.Registered()).Should(Receive(&conn))
+		Expect(conn.SendJSON(ctx, map[string]any{"type": "broker:drain"})).To(Succeed())
+		conn.Close(websocket.StatusGoingAway)
+		Eventually(b.Registered()).Should(Receive())
+		Consistently(p.done, 200*time.Millisecond).ShouldNot(BeClosed())
+		Expect(b.AuthRequests()).To(Equal(2))
+	}, SpecTimeout(15*time.Second))
+
 	It("exits 0 after the idle timeout", func(ctx SpecContext) {
 		b := newBroker()
 		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken, "N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT=1")
