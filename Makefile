@@ -7,17 +7,31 @@ TOOLS         := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/runwire/tools
 LINT          := $(TOOLS)/golangci-lint-$(LINT_VERSION)
 VERSION       := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test check bench fmt-check vet lint docs clean run
+.PHONY: all build test check e2e demo demo-down bench fmt-check vet lint docs clean run
 
 all: build
 
 build: ## Build bin/runwire.
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/runwire ./cmd/runwire
 
-test: ## Every spec and test, race detector on.
+test: ## The unit and integration specs (loopback broker), race detector on: about a minute.
 	$(GO) test -race -count=1 ./...
 
-check: fmt-check vet lint test ## What CI runs.
+check: fmt-check vet lint test e2e ## Everything, what CI runs: the checks, the specs, then the real-n8n suite.
+
+N8N_INSTALL := e2e/scripts/install-n8n.sh
+
+e2e: ## runwire in a real n8n (specs/e2e). Installs n8n once per machine into ~/.cache/runwire (about 4-7 minutes, 3 GB).
+	$(N8N_INSTALL) >/dev/null
+	$(GO) test -race -count=1 -tags e2e -timeout 30m ./specs/e2e/ -args -ginkgo.label-filter=e2e $(E2E_FLAGS)
+
+demo: build ## Install n8n if missing, start it and runwire, run a sample Python Code node; both keep running.
+	$(GO) build -o $(BIN)/runwire-demo ./cmd/runwire-demo
+	$(BIN)/runwire-demo up --runwire $(BIN)/runwire --install $(N8N_INSTALL)
+
+demo-down: ## Stop the n8n and runwire that `make demo` left running.
+	$(GO) build -o $(BIN)/runwire-demo ./cmd/runwire-demo
+	$(BIN)/runwire-demo down
 
 bench: build ## Benchmarks: the Go task round trip (no-op executor), then bin/runwire end to end over a loopback broker (docs/performance.md).
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./tasks/
@@ -29,10 +43,10 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 
 lint: $(LINT)
-	$(LINT) run ./...
+	$(LINT) run --build-tags e2e ./...
 
 # golangci-lint is built from source through the Go module proxy, once per machine.
 $(LINT):
