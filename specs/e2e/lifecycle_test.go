@@ -46,7 +46,7 @@ var _ = Describe("runwire across n8n's own lifecycle", Label("e2e"), Ordered, fu
 		Expect(server.Stop(30*time.Second)).To(Succeed(), "n8n drains its runners and stops")
 		Eventually(grantOnly.session, 20*time.Second).Should(gexec.Exit(0), "no renewable credentials: runwire stops after the drain")
 		Expect(string(grantOnly.session.Out.Contents())).To(ContainSubstring("grant token cannot be renewed"))
-		Expect(withAuth.ready()).To(BeFalse())
+		Eventually(withAuth.ready).Should(BeFalse())
 		Expect(withAuth.session.ExitCode()).To(Equal(-1), "with the auth token runwire keeps going")
 
 		startN8n(ctx, opts)
