@@ -175,7 +175,7 @@ func (z *zygote) fork(n int) error {
 func (z *zygote) readControl(r io.Reader) {
 	defer z.wg.Done()
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 4<<10), 1<<20) // the lines are short; the buffer grows for a long one
 	for sc.Scan() {
 		var m struct {
 			Type    string `json:"type"`

@@ -4,7 +4,6 @@ A module is judged by its top-level package: `a.b.c` is decided by `a`. The top-
 standard library when the interpreter says so (sys.stdlib_module_names), external otherwise.
 `*` in a list allows every module of that kind."""
 
-import importlib.util
 import sys
 
 import rules
@@ -36,13 +35,30 @@ def _listing(names):
     return ", ".join(sorted(names)) if names else "none"
 
 
+def resolve_name(name, package):
+    """importlib.util.resolve_name (without importing importlib.util, which every process
+    would then carry): `name` with its leading dots resolved against `package`."""
+    if not name.startswith("."):
+        return name
+    if not package:
+        raise ImportError(
+            f"no package specified for {repr(name)} (required for relative module names)"
+        )
+    level = len(name) - len(name.lstrip("."))
+    bits = package.rsplit(".", level - 1)
+    if len(bits) < level:
+        raise ImportError("attempted relative import beyond top-level package")
+    rest = name[level:]
+    return f"{bits[0]}.{rest}" if rest else bits[0]
+
+
 def check_import(policy, module, anchor=None):
     """Decide an import of `module` (a dotted name). A leading-dot name is first resolved
     against the anchor package when one is given; if that fails it is judged as written.
     Returns None when allowed, else the explanation."""
     if anchor and module.startswith("."):
         try:
-            module = importlib.util.resolve_name(module, anchor)
+            module = resolve_name(module, anchor)
         except (ImportError, ValueError):
             pass
     top = module.split(".", 1)[0]

@@ -6,12 +6,11 @@ A connection that ends without a result or error frame means the child crashed; 
 reports it by the exit code the zygote sends.
 """
 
+import _signal  # not signal: its wrappers' enum conversions would touch (copy) shared pages
 import ast
 import io
 import os
-import signal
 import sys
-import textwrap
 
 import analysis
 import frames
@@ -30,6 +29,7 @@ OWN_MODULES = (
     "analysis",
     "callables",
     "child",
+    "forkserver",
     "formatguard",
     "frames",
     "printing",
@@ -127,11 +127,17 @@ def _settings(task):
     return code, mode, items, settings.get("query")
 
 
+def _indent(text, prefix):
+    """textwrap.indent(text, prefix), which n8n uses, without importing textwrap: the prefix
+    goes before every line that is not only whitespace."""
+    return "".join(prefix + line if line.strip() else line for line in text.splitlines(True))
+
+
 def compile_user_code(code, filename):
     """The code becomes the body of a function (so it may `return`); its value lands in
     OUTPUT_KEY. Format-style calls are routed through the format guard."""
     wrapped = "def _user_function():\n%s\n\n%s = _user_function()" % (
-        textwrap.indent(code, "    "),
+        _indent(code, "    "),
         rules.OUTPUT_KEY,
     )
     if code.isascii() and "format" not in code and "get_field" not in code:
@@ -155,26 +161,36 @@ def _error_text(error, stderr):
 
 
 class Prepared:
-    """Everything a task needs that depends only on the zygote's config, done between fork
-    and hello so that it is off the task's critical path: the environment emptied, the
-    module cache cleaned, importlib guarded, user code's builtins, print and format guard
-    built, and the task code paths run once on a sample (which takes their copy-on-write
-    page faults now rather than during the task)."""
+    """Everything a task needs that depends only on the zygote's config, done once in the
+    zygote after its warm-up and before its first fork, so that every child inherits it
+    (copy-on-write: shared, not copied) and does none of it itself: the environment emptied,
+    the module cache cleaned, importlib guarded, user code's builtins and format guard built,
+    and the directories Landlock lets a task read. From then on the zygote imports nothing
+    (sys.modules is what its children get)."""
 
-    def __init__(self, config, channel):
-        self.config = config
-        self.channel = channel
-        self.recorder = printing.Recorder(self.send_print, config.max_prints)
-        _warm_up(config.policy)
+    def __init__(self, config):
+        self.tempfile = sys.modules.get("tempfile")  # see walls.private_tmp
         check = sandbox.import_checker(config.policy)
         sandbox.clear_environment(config.block_env, config.env_allow)
         self.removed_modules = sandbox.clean_modules(config.policy, OWN_MODULES, _OWN_DIR)
         sandbox.harden_importlib(config.policy, check)
         self.scope = {
             "__builtins__": sandbox.user_builtins(config.builtins_deny, check),
-            "print": _SafePrint(self.recorder),
             rules.FORMAT_GUARD_KEY: _FormatGuard(checked_format),
         }
+        # After clean_modules, which takes the runtime's own directory off sys.path.
+        self.read_paths = walls.read_paths() if config.landlock and config.tmp_root else ()
+
+
+class Connected:
+    """What is one child's own: its channel to runwire, and the print() that streams over it
+    (in user code's base scope, a copy of the zygote's)."""
+
+    def __init__(self, config, prepared, channel):
+        self.channel = channel
+        self.recorder = printing.Recorder(self.send_print, config.max_prints)
+        self.scope = dict(prepared.scope)
+        self.scope["print"] = _SafePrint(self.recorder)
 
     def send_print(self, entry):
         self.channel.send({"type": "print", "args": entry})
@@ -191,16 +207,16 @@ def _warm_up(policy):
 
 
 class Task:
-    def __init__(self, prepared, task):
-        self.prepared = prepared
-        self.config = prepared.config
-        self.channel = prepared.channel
+    def __init__(self, config, connected, task):
+        self.config = config
+        self.connected = connected
+        self.channel = connected.channel
         self.task = task
 
     def _finish(self, parts):
-        dropped = self.prepared.recorder.dropped()
+        dropped = self.connected.recorder.dropped()
         if dropped:
-            self.prepared.send_print(printing.truncation_entry(dropped))
+            self.connected.send_print(printing.truncation_entry(dropped))
         self.channel.send_parts(parts)
 
     def fail(self, message, description=None, fatal=False):
@@ -218,7 +234,7 @@ class Task:
             self.fail(fatal.message, fatal.description, fatal=True)
             return
         filename, per_item = _MODES[mode]
-        base = self.prepared.scope
+        base = self.connected.scope
         stderr = io.StringIO()
         sys.stderr = stderr
         try:
@@ -272,13 +288,14 @@ def _log(text):
     printing._write_stderr("runwire python child %d: %s\n" % (os.getpid(), text))
 
 
-def main(config, inherited_fds, token):
-    """Entry point right after fork(); never returns."""
+def main(config, prepared, inherited_fds, token):
+    """Entry point right after fork(); never returns. `prepared` is the zygote's Prepared:
+    what is left to do before the hello is only what differs from one child to the next."""
     try:
         os.setsid()
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _signal.set_wakeup_fd(-1)
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
         for fd in inherited_fds:
             try:
                 os.close(fd)
@@ -289,11 +306,11 @@ def main(config, inherited_fds, token):
         os.close(null)
         os.dup2(2, 1)  # fd 1 was the zygote's control channel
         channel = frames.Channel(config.socket)
-        prepared = Prepared(config, channel)
-        writable = walls.private_tmp(config.tmp_root) if config.tmp_root else None
+        connected = Connected(config, prepared, channel)
+        writable = walls.private_tmp(config.tmp_root, prepared.tempfile) if config.tmp_root else None
         walls.cap_processes((config.limits or {}).get("processes"))
         if config.landlock and writable:
-            walls.restrict(writable, config.allow_network, walls.read_paths())
+            walls.restrict(writable, config.allow_network, prepared.read_paths)
         channel.send({"type": "hello", "pid": os.getpid(), "token": token})
         del token
         task = channel.receive()
@@ -303,7 +320,7 @@ def main(config, inherited_fds, token):
         _log("could not start: %r" % (error,))
         os._exit(1)
     try:
-        Task(prepared, task).run()
+        Task(config, connected, task).run()
     except BaseException as error:
         try:
             _log("internal error: %r" % (error,))

@@ -12,15 +12,15 @@ parts deal with it:
   call's arguments, refuses it if it reaches a blocked token, then makes the real call.
 """
 
+import _string
 import ast
 import collections
 import re
-import string
 
 import rules
 from callables import security_violation
 
-_parse_template = string.Formatter().parse
+_parse_template = _string.formatter_parser  # what string.Formatter().parse calls
 _FIELD_ATTRIBUTE = re.compile(r"\.(\w+)")
 _FIELD_ITEM = re.compile(r"\[(['\"]?)(\w+)\1\]")
 _FORBIDDEN = rules.BLOCKED_ATTRIBUTES | rules.BLOCKED_NAMES

@@ -1,9 +1,9 @@
 """The child's channel to runwire: frames of a 4-byte big-endian length (> 0) followed by that
 many bytes of UTF-8 JSON, over one unix-socket connection."""
 
+import _socket  # not socket: its Python layer (enums, selectors) would sit in every process
 import _thread
 import json
-import socket
 
 MAX_FRAME = 0xFFFFFFFF
 
@@ -26,7 +26,7 @@ def encode(message):
 
 class Channel:
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self.sock.connect(path)
         self.lock = _thread.allocate_lock()  # user code may print from threads
 

@@ -10,7 +10,6 @@ import ctypes
 import os
 import resource
 import sys
-import tempfile
 
 # Landlock (linux/landlock.h), x86_64 and arm64 share these syscall numbers.
 _SYS_CREATE_RULESET = 444
@@ -62,6 +61,15 @@ def _syscall(*args):
     return _libc.syscall(*args)
 
 
+def trim_heap():
+    """Give the C heap's free pages back to the system (glibc's malloc_trim; elsewhere
+    nothing). The zygote calls it before its first fork, so that what its start-up freed is
+    not mapped into (and counted in the RSS of) every child it forks."""
+    trim = getattr(_libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def landlock_abi():
     """The kernel's Landlock ABI version, 0 if it has none (or forbids it)."""
     try:
@@ -76,14 +84,18 @@ def probe():
     return {"landlock": landlock_abi()}
 
 
-def private_tmp(root):
+def private_tmp(root, tempfile=None):
     """A fresh directory for this child under root, which becomes its temp dir (the zygote
-    removes it when the child has ended)."""
+    removes it when the child has ended). `tempfile` is the tempfile module if one was loaded
+    before the zygote cleaned sys.modules (by an allowed package, say): it may have settled on
+    another directory already. A tempfile loaded later reads TMPDIR. (The runtime itself does
+    not import it: the zygote would carry it, and shutil and random with it, for nothing.)"""
     path = os.path.join(root, str(os.getpid()))
     os.mkdir(path, 0o700)
     for name in ("TMPDIR", "TEMP", "TMP"):
         os.environ[name] = path
-    tempfile.tempdir = path
+    if tempfile is not None:
+        tempfile.tempdir = path
     return path
 
 

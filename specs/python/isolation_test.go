@@ -190,6 +190,24 @@ var _ = Describe("Operating-system walls", Label("integration"), func() {
 			o = p.runCode("T2", "import tempfile\nreturn tempfile.gettempdir()")
 			Expect(resultOf(o.terminal)).NotTo(Equal(dir), "each task gets its own")
 		}, SpecTimeout(specTimeout))
+
+		It("is removed with whatever the task left in it, without following its symbolic links", func(ctx SpecContext) {
+			outside := GinkgoT().TempDir()
+			keep := filepath.Join(outside, "keep")
+			Expect(os.WriteFile(keep, []byte("kept"), 0o600)).To(Succeed())
+			p := newRig(ctx, stdlib("*")).connection()
+			code := "import os, tempfile\nd = tempfile.gettempdir()\nos.makedirs(os.path.join(d, 'a', 'b', 'c'))\n" +
+				"fd = os.open(os.path.join(d, 'a', 'b', 'c', 'f'), os.O_WRONLY | os.O_CREAT)\nos.write(fd, b'x')\nos.close(fd)\n" +
+				"os.symlink(_items[0]['json']['outside'], os.path.join(d, 'a', 'dirlink'))\n" +
+				"os.symlink(_items[0]['json']['keep'], os.path.join(d, 'filelink'))\n" +
+				"return {'dir': d}"
+			o := p.run("T1", allItems(code, map[string]any{"json": map[string]any{"outside": outside, "keep": keep}}))
+			seen, _ := resultOf(o.terminal).(map[string]any)
+			dir, _ := seen["dir"].(string)
+			Expect(dir).To(HavePrefix(os.TempDir()))
+			Eventually(ctx, func() error { _, err := os.Lstat(dir); return err }).Should(MatchError(os.ErrNotExist), "the temp dir is removed")
+			Expect(os.ReadFile(keep)).To(Equal([]byte("kept")), "what the links pointed at is untouched")
+		}, SpecTimeout(specTimeout))
 	})
 
 	Describe("runwire's processes", func() {
