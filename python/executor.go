@@ -50,7 +50,11 @@ type Options struct {
 	Prefork int
 	// MaxConcurrency is the most tasks that run at once; it sizes the pool.
 	MaxConcurrency int
-	Logger         *slog.Logger
+	// IdleRelease is how long no task must have run (after the last one, or after the boot)
+	// before runwire returns its free heap memory to the operating system; 0 means 1 s, a
+	// negative value never.
+	IdleRelease time.Duration
+	Logger      *slog.Logger
 }
 
 // n8n's messages for a child that ends without a result.
@@ -69,6 +73,7 @@ type Executor struct {
 	opts  Options
 	log   *slog.Logger
 	cache *analysisCache
+	idle  *idleRelease
 
 	booted  chan struct{} // closed when boot has finished, either way
 	failed  atomic.Bool
@@ -94,8 +99,14 @@ func Start(opts Options) *Executor {
 	if opts.MaxPayload <= 0 {
 		opts.MaxPayload = 1 << 30
 	}
+	if opts.IdleRelease == 0 {
+		opts.IdleRelease = defaultIdleRelease
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Executor{opts: opts, log: opts.Logger, cache: newAnalysisCache(cacheSize), booted: make(chan struct{}), cancel: cancel}
+	e := &Executor{
+		opts: opts, log: opts.Logger, cache: newAnalysisCache(cacheSize), booted: make(chan struct{}), cancel: cancel,
+		idle: &idleRelease{after: opts.IdleRelease, log: opts.Logger},
+	}
 	e.wg.Add(1)
 	go e.boot(ctx)
 	return e
@@ -112,10 +123,17 @@ func (e *Executor) boot(ctx context.Context) {
 		if cgErr != nil {
 			e.log.Debug("No per-task pids cgroups", "reason", cgErr.Error())
 		}
+		limits := e.opts.Limits
+		if os.Getuid() == 0 {
+			// RLIMIT_NPROC never binds root (the kernel exempts its processes, in any user
+			// namespace), so the children need not count the user's processes to set it;
+			// the pids cgroup, where there is one, is the cap.
+			limits.Processes = 0
+		}
 		e.z, err = startZygote(interp, e.opts.Environ, zygoteConfig{
 			StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 			BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
-			Limits: e.opts.Limits, MaxPrints: maxPrints, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
+			Limits: limits, MaxPrints: maxPrints, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
 		}, e.opts.MaxConcurrency+e.opts.Prefork, cg, e.log)
 		if err != nil && cg != nil {
 			cg.close()
@@ -142,6 +160,7 @@ func (e *Executor) boot(ctx context.Context) {
 	e.log.Info("Python executor ready", "python", interp.Path, "version", interp.Version, "prefork", e.opts.Prefork,
 		"boot", time.Since(start).Round(time.Millisecond).String())
 	e.log.Info("Python task isolation in force: " + e.walls().String())
+	e.idle.idle() // what booting (and runwire's own start) left behind
 }
 
 // Walls says which isolation walls are in force around tasks.
@@ -211,6 +230,7 @@ func (e *Executor) Ready(ctx context.Context) error {
 func (e *Executor) Close() {
 	e.cancel()
 	<-e.booted
+	e.idle.close()
 	if e.z != nil {
 		e.z.close()
 	}
@@ -219,6 +239,8 @@ func (e *Executor) Close() {
 
 // Execute implements tasks.Executor.
 func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.Console) (json.RawMessage, error) {
+	e.idle.begin()
+	defer e.idle.end()
 	s, err := checkSettings(task.Settings)
 	if err != nil {
 		return nil, err

@@ -63,7 +63,8 @@ type rig struct {
 type rigSetup struct {
 	env         []string // added to runwire's environment, KEY=value
 	taskTimeout time.Duration
-	log         io.Writer // also gets runwire's log
+	log         io.Writer     // also gets runwire's log
+	idleRelease time.Duration // python.Options.IdleRelease; 0 leaves the default
 }
 
 type setup func(*rigSetup)
@@ -77,6 +78,10 @@ func stdlib(list string) setup { return withEnv("N8N_RUNNERS_STDLIB_ALLOW=" + li
 
 // withTaskTimeout sets the task timeout in spec time (config has whole seconds only).
 func withTaskTimeout(d time.Duration) setup { return func(s *rigSetup) { s.taskTimeout = d } }
+
+// withIdleRelease sets how long the executor waits, idle, before it returns free memory to
+// the operating system (runwire's default is 1 s).
+func withIdleRelease(d time.Duration) setup { return func(s *rigSetup) { s.idleRelease = d } }
 
 // withLog sends a copy of runwire's log to w.
 func withLog(w io.Writer) setup { return func(s *rigSetup) { s.log = w } }
@@ -129,7 +134,11 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	r := &rig{ctx: ctx, b: b, tap: tap}
 
 	// As cli/executors.go does.
-	r.py = python.Start(python.OptionsFrom(cfg, environ, logger))
+	opts := python.OptionsFrom(cfg, environ, logger)
+	if s.idleRelease != 0 {
+		opts.IdleRelease = s.idleRelease
+	}
+	r.py = python.Start(opts)
 	DeferCleanup(r.py.Close)
 
 	// As cli/run.go does, with spec timings.
