@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -189,6 +190,7 @@ type memSummary struct {
 	procs        int
 	rssKB, pssKB int64
 	pssOK        bool
+	uniqueKB     int64 // physical pages mapped by any process of the tree, each counted once; -1: unknown
 	byRole       []roleMem
 }
 
@@ -232,5 +234,88 @@ func summarise(tree []procInfo) memSummary {
 	for _, k := range order {
 		s.byRole = append(s.byRole, *roles[k])
 	}
+	s.uniqueKB = uniqueKB(tree)
 	return s
+}
+
+// pageSize is the size of the pages /proc/<pid>/pagemap describes.
+var pageSize = uint64(os.Getpagesize()) //nolint:gosec // a page size is positive
+
+// uniqueKB is the memory of the physical pages that the tree's processes map, each page counted
+// once however many of them map it: what the tree holds together, whoever else on the machine
+// maps the same files. (PSS splits a page with every process that maps it, outside the tree
+// too, so it drops when another Python runs; summed RSS counts a page once per process.) It
+// reads page frame numbers from /proc/<pid>/pagemap, which only a process with CAP_SYS_ADMIN
+// sees; -1 when they are hidden.
+func uniqueKB(tree []procInfo) int64 {
+	if len(tree) == 0 {
+		return -1
+	}
+	frames := map[uint64]struct{}{}
+	for _, p := range tree {
+		if !addFrames(p.pid, frames) {
+			return -1
+		}
+	}
+	return int64(len(frames)) * int64(pageSize) / 1024 //nolint:gosec // a page size fits
+}
+
+// addFrames adds the page frames mapped by pid to frames; false when they cannot be read.
+// Only mappings with resident pages (Rss > 0 in /proc/<pid>/smaps) are looked up.
+func addFrames(pid int, frames map[uint64]struct{}) bool {
+	smaps, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "smaps"))
+	if err != nil {
+		return true // it ended meanwhile
+	}
+	pagemap, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "pagemap"))
+	if err != nil {
+		return true
+	}
+	defer pagemap.Close()
+	const present = uint64(1) << 63
+	const pfnMask = uint64(1)<<55 - 1
+	var start, end uint64
+	sawPresent, sawFrame := false, false
+	for line := range strings.SplitSeq(string(smaps), "\n") {
+		if lo, hi, ok := mappingRange(line); ok {
+			start, end = lo, hi
+			continue
+		}
+		v, ok := strings.CutPrefix(line, "Rss:")
+		if !ok || parseKB(v) == 0 || end <= start {
+			continue
+		}
+		n := (end - start) / pageSize
+		buf := make([]byte, 8*n)
+		if _, err := pagemap.ReadAt(buf, int64(start/pageSize)*8); err != nil { //nolint:gosec // user-space addresses fit
+			continue // [vsyscall] and the like
+		}
+		for i := range n {
+			e := binary.LittleEndian.Uint64(buf[8*i:])
+			if e&present == 0 {
+				continue
+			}
+			sawPresent = true
+			if pfn := e & pfnMask; pfn != 0 {
+				sawFrame = true
+				frames[pfn] = struct{}{}
+			}
+		}
+	}
+	return sawFrame || !sawPresent
+}
+
+// mappingRange parses the address range of a /proc/<pid>/smaps mapping line ("lo-hi perms ...").
+func mappingRange(line string) (lo, hi uint64, ok bool) {
+	r, rest, found := strings.Cut(line, " ")
+	if !found || len(rest) < 4 || (rest[0] != 'r' && rest[0] != '-') {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(r, "-")
+	if !found {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.ParseUint(a, 16, 64)
+	hi, err2 := strconv.ParseUint(b, 16, 64)
+	return lo, hi, err1 == nil && err2 == nil
 }

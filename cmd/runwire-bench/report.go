@@ -109,8 +109,8 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "- **SIGTERM to exit** (idle runwire), %d runs: p50 %s (max %s)\n", len(stop), ms(percentile(stop, 50)), ms(slices.Max(stop)))
 	}
 	for _, m := range r.mem {
-		fmt.Fprintf(w, "- **idle memory**, %s: RSS %s summed over %d processes (%s); PSS %s\n",
-			m.label, mib(m.mem.rssKB), m.mem.procs, roles(m.mem), pss(m.mem))
+		fmt.Fprintf(w, "- **idle memory**, %s: RSS %s summed over %d processes (%s); PSS %s; unique %s\n",
+			m.label, mib(m.mem.rssKB), m.mem.procs, roles(m.mem), pss(m.mem), unique(m.mem))
 	}
 	if r.isolation != "" {
 		fmt.Fprintf(w, "- runwire logged: %s\n", r.isolation)
@@ -164,6 +164,13 @@ func pss(m memSummary) string {
 		return "unreadable (/proc/<pid>/smaps_rollup)"
 	}
 	return mib(m.pssKB)
+}
+
+func unique(m memSummary) string {
+	if m.uniqueKB < 0 {
+		return "unknown (/proc/<pid>/pagemap shows page frames to CAP_SYS_ADMIN only)"
+	}
+	return mib(m.uniqueKB)
 }
 
 func ms(d time.Duration) string {
