@@ -23,7 +23,9 @@ N8N_INSTALL := e2e/scripts/install-n8n.sh
 
 e2e: ## runwire in a real n8n (specs/e2e). Installs n8n once per machine into ~/.cache/runwire (about 4-7 minutes, 3 GB).
 	$(N8N_INSTALL) >/dev/null
-	$(GO) test -race -count=1 -tags e2e -timeout 30m ./specs/e2e/ -args -ginkgo.label-filter=e2e $(E2E_FLAGS)
+	@mkdir -p $(BIN)
+	RUNWIRE_E2E_REPORT=$(CURDIR)/$(BIN)/e2e-roundtrip.md $(GO) test -race -count=1 -tags e2e -timeout 30m ./specs/e2e/ -args -ginkgo.label-filter=e2e $(E2E_FLAGS)
+	@echo "Webhook round trip in a real n8n ($(BIN)/e2e-roundtrip.md):"; cat $(BIN)/e2e-roundtrip.md
 
 demo: build ## Install n8n if missing, start it and runwire, run a sample Python Code node; both keep running.
 	$(GO) build -o $(BIN)/runwire-demo ./cmd/runwire-demo
