@@ -3,7 +3,9 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -33,17 +35,35 @@ var _ = Describe("runwire across n8n's own lifecycle", Label("e2e"), Ordered, fu
 		Expect(body).To(MatchJSON(`[{"alive": true}]`))
 	}
 
-	It("survives an n8n restart with the auth token (a fresh grant, the next workflow runs), while a grant-token-only runwire stops cleanly on n8n's drain", func(ctx SpecContext) {
-		withAuth := startRunwire()
+	It("survives an n8n restart with the auth token (a fresh grant, the next workflow runs), while a grant-token-only runwire stops cleanly on n8n's drain; a task in flight finishes", func(ctx SpecContext) {
+		const allowTime = "N8N_RUNNERS_STDLIB_ALLOW=time"
+		withAuth := startRunwire(allowTime)
 		works(ctx)
+		slow := uniquePath("drain")
+		deploy(ctx, n8n.PythonWebhookWorkflow("drain", slow, "import time\ntime.sleep(2)\nreturn [{\"json\": {\"slept\": True}}]", n8n.RunOnceForAllItems, false))
 
 		grant, err := transport.FetchGrantToken(ctx, http.DefaultClient, server.BrokerURL(), authToken)
 		Expect(err).NotTo(HaveOccurred())
-		grantOnly := launchRunwire("N8N_RUNNERS_GRANT_TOKEN=" + grant)
+		grantOnly := launchRunwire("N8N_RUNNERS_GRANT_TOKEN="+grant, allowTime)
 		Eventually(grantOnly.ready).Should(BeTrue())
+
+		// A task is running in one of the two when n8n is told to stop: the drain lets it finish.
+		received := func() int {
+			return strings.Count(string(withAuth.session.Out.Contents())+string(grantOnly.session.Out.Contents()), "Received task")
+		}
+		before := received()
+		answered := make(chan string, 1)
+		go func() {
+			defer GinkgoRecover()
+			status, body, err := client.Webhook(ctx, slow, map[string]any{})
+			Expect(err).NotTo(HaveOccurred())
+			answered <- fmt.Sprintf("%d %s", status, body)
+		}()
+		Eventually(received).Should(Equal(before + 1))
 
 		opts := server.Options()
 		Expect(server.Stop(30*time.Second)).To(Succeed(), "n8n drains its runners and stops")
+		Eventually(answered).Should(Receive(Equal(`200 [{"slept":true}]`)), "the task in flight finished through the drain")
 		Eventually(grantOnly.session, 20*time.Second).Should(gexec.Exit(0), "no renewable credentials: runwire stops after the drain")
 		Expect(string(grantOnly.session.Out.Contents())).To(ContainSubstring("grant token cannot be renewed"))
 		Eventually(withAuth.ready).Should(BeFalse())
