@@ -85,30 +85,32 @@ class _SafePrint(_Hardened):
 class _GuardedImport(_Hardened):
     """An import entry point that asks the allowlists first.
 
-    `check(name, args, kwargs)` returns None or the refusal text. When `trusting` is set
-    (importlib's entry points, with transitive imports allowed), an import whose immediate
-    caller is not the user's code is let through unchecked."""
+    `check(name, args, kwargs)` returns None or the refusal text; `real` makes an allowed
+    import and returns what user code gets for it (a module view: see views.py). When
+    `library` is given (importlib's entry points), an import whose immediate caller is not
+    the user's code goes to it instead: it returns the real module, after the same check, or
+    unchecked when transitive imports are allowed."""
 
-    __slots__ = ("_check", "_real", "_trusting")
+    __slots__ = ("_check", "_real", "_library")
     _HIDE = _HIDDEN | frozenset(__slots__)
 
-    def __init__(self, check, real, trusting=False):
+    def __init__(self, check, real, library=None):
         object.__setattr__(self, "_check", check)
         object.__setattr__(self, "_real", real)
-        object.__setattr__(self, "_trusting", trusting)
+        object.__setattr__(self, "_library", library)
 
     def __call__(self, name, *args, **kwargs):
-        checked = True
-        if object.__getattribute__(self, "_trusting"):
+        library = object.__getattribute__(self, "_library")
+        if library is not None:
             try:
                 caller = _frame(1).f_code.co_filename
             except ValueError:
                 caller = None
-            checked = caller is None or caller in _USER_FILES
-        if checked:
-            refusal = object.__getattribute__(self, "_check")(name, args, kwargs)
-            if refusal is not None:
-                raise security_violation(refusal)
+            if caller is not None and caller not in _USER_FILES:
+                return library(name, *args, **kwargs)
+        refusal = object.__getattribute__(self, "_check")(name, args, kwargs)
+        if refusal is not None:
+            raise security_violation(refusal)
         return object.__getattribute__(self, "_real")(name, *args, **kwargs)
 
     def __repr__(self):

@@ -18,6 +18,7 @@ import printing
 import results
 import rules
 import sandbox
+import views
 import walls
 from allowlist import Policy
 from callables import _FormatGuard, _SafePrint
@@ -37,6 +38,7 @@ OWN_MODULES = (
     "rules",
     "sandbox",
     "stdlib_names",
+    "views",
     "walls",
     "zygote",
 )
@@ -173,9 +175,10 @@ class Prepared:
         check = sandbox.import_checker(config.policy)
         sandbox.clear_environment(config.block_env, config.env_allow)
         self.removed_modules = sandbox.clean_modules(config.policy, OWN_MODULES, _OWN_DIR)
-        sandbox.harden_importlib(config.policy, check)
+        wrap = sandbox.import_wrapper(views.for_policy(config.policy))
+        sandbox.harden_importlib(config.policy, check, wrap)
         self.scope = {
-            "__builtins__": sandbox.user_builtins(config.builtins_deny, check),
+            "__builtins__": sandbox.user_builtins(config.builtins_deny, check, wrap),
             rules.FORMAT_GUARD_KEY: _FormatGuard(checked_format),
         }
         # After clean_modules, which takes the runtime's own directory off sys.path.

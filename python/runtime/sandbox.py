@@ -8,8 +8,8 @@ import resource
 import sys
 
 import rules
-from allowlist import STDLIB_NAMES, check_import
-from callables import _GuardedImport
+from allowlist import STDLIB_NAMES, check_import, resolve_name
+from callables import _GuardedImport, security_violation
 
 _REAL_IMPORT = builtins.__import__
 _REAL_IMPORT_MODULE = importlib.import_module
@@ -97,7 +97,7 @@ def _plain_str(value):
     return str.__str__(value) if isinstance(value, str) else value
 
 
-def _import_target(name, args, kwargs):
+def import_target(name, args, kwargs):
     """(name, anchor package) to judge for an __import__ / import_module call: the
     `package` of import_module(name, package); for a relative __import__(name, globals,
     locals, fromlist, level) the importer's __package__, with the name rebuilt with its
@@ -124,10 +124,36 @@ def import_checker(policy):
     def check(name, args, kwargs):
         if not isinstance(name, str):
             return None  # the real import refuses it with its own TypeError
-        target, anchor = _import_target(_plain_str(name), args, kwargs)
+        target, anchor = import_target(_plain_str(name), args, kwargs)
         return check_import(policy, target, anchor)
 
     return check
+
+
+class _ImportViews:
+    """What the guarded imports hand user code: the view of the module an allowed import
+    returned (see views.py), when it has none yet."""
+
+    __slots__ = ("views", "by_module")
+
+    def __init__(self, views):
+        self.views = views
+        self.by_module = views.by_module
+
+    def __call__(self, result, name, args, kwargs):
+        target, anchor = import_target(_plain_str(name), args, kwargs)
+        if anchor and target.startswith("."):
+            try:
+                target = resolve_name(target, anchor)
+            except (ImportError, ValueError):
+                pass
+        return self.views.imported(result, target)
+
+
+def import_wrapper(views):
+    """The wrapper the guarded imports apply to what they return, or None (no wrapping)
+    when there are no views (both allowlists `*`)."""
+    return None if views is None else _ImportViews(views)
 
 
 class _Plain:
@@ -142,19 +168,61 @@ class _Plain:
         return self.real(_plain_str(name), *args, **kwargs)
 
 
-def harden_importlib(policy, check):
-    """importlib.import_module and importlib.__import__ ask the allowlists too. With
-    transitive imports allowed, imports that library code makes through them are trusted."""
-    importlib.import_module = _GuardedImport(
-        check, _Plain(_REAL_IMPORT_MODULE), trusting=policy.transitive
-    )
-    importlib.__import__ = _GuardedImport(
-        check, _Plain(_REAL_IMPORTLIB_IMPORT), trusting=policy.transitive
-    )
+class _PlainViewed:
+    """_Plain, then the import wrapper: what user code gets for an allowed import."""
+
+    __slots__ = ("real", "by_module", "wrap")
+
+    def __init__(self, real, wrap):
+        self.real = real
+        self.by_module = wrap.by_module
+        self.wrap = wrap
+
+    def __call__(self, name, *args, **kwargs):
+        result = self.real(_plain_str(name), *args, **kwargs)
+        view = self.by_module.get(id(result))
+        return view if view is not None else self.wrap(result, name, args, kwargs)
 
 
-def user_builtins(deny, check):
-    """A copy of the builtins without the denied names and with a checking __import__.
+class _CheckedPlain:
+    """_Plain after the import check: importlib's entry points called by library code, with
+    transitive imports not allowed (the module is real: library code's own business)."""
+
+    __slots__ = ("check", "real")
+
+    def __init__(self, check, real):
+        self.check = check
+        self.real = real
+
+    def __call__(self, name, *args, **kwargs):
+        refusal = self.check(name, args, kwargs)
+        if refusal is not None:
+            raise security_violation(refusal)
+        return self.real(_plain_str(name), *args, **kwargs)
+
+
+def harden_importlib(policy, check, wrap=None):
+    """importlib.import_module and importlib.__import__ ask the allowlists too, and hand
+    user code module views (`wrap`: see import_wrapper). Library code calling them gets the
+    real module, checked as before, or unchecked with transitive imports allowed."""
+    for attribute, real in (
+        ("import_module", _REAL_IMPORT_MODULE),
+        ("__import__", _REAL_IMPORTLIB_IMPORT),
+    ):
+        plain = _Plain(real)
+        if policy.transitive:
+            library = plain
+        elif wrap is not None:
+            library = _CheckedPlain(check, real)
+        else:
+            library = None  # no views: every caller gets the same
+        user = plain if wrap is None else _PlainViewed(real, wrap)
+        setattr(importlib, attribute, _GuardedImport(check, user, library=library))
+
+
+def user_builtins(deny, check, wrap=None):
+    """A copy of the builtins without the denied names and with a checking __import__ (that
+    hands out module views: `wrap`, see import_wrapper).
 
     A plain dict: newer n8n versions wrap it in a read-only mapping on Python 3.13, but
     that makes every builtin lookup a Python-level call (about 2x slower on builtin-heavy
@@ -162,5 +230,6 @@ def user_builtins(deny, check):
     attributes the analyser blocks, and a change to it dies with this one-task process.
     (Python 3.9-3.12 could not run imports with a non-dict builtins anyway.)"""
     values = {name: value for name, value in vars(builtins).items() if name not in deny}
-    values["__import__"] = _GuardedImport(check, _Plain(_REAL_IMPORT))
+    real = _Plain(_REAL_IMPORT) if wrap is None else _PlainViewed(_REAL_IMPORT, wrap)
+    values["__import__"] = _GuardedImport(check, real)
     return values

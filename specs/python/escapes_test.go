@@ -8,6 +8,11 @@ import (
 	. "github.com/onsi/gomega"
 )
 
+// attributeRefused is the description of a run-time refusal of an attribute.
+func attributeRefused(attr string) string {
+	return fmt.Sprintf("Access to attribute '%s' is disallowed, because it can be used to bypass security restrictions.", attr)
+}
+
 func stringPattern(line int, attr string) string {
 	return fmt.Sprintf("Line %d: String pattern accessing '%s' is disallowed, because it can be used to bypass security restrictions.", line, attr)
 }
@@ -110,19 +115,38 @@ var _ = Describe("Known escapes", Label("integration"), func() {
 		Expect(o.terminal).To(Equal(done("T1", `[]`)))
 	}, SpecTimeout(specTimeout))
 
-	// n8n's rules keep importlib in sys.modules and block no attribute on this path, so n8n
-	// is open to it too; the operating-system walls contain it (see "Operating-system walls":
-	// no write outside the temp dir, no network, no signal out, even from a shell). Closing
-	// it at the language level is open work: pending, so the gap stays visible.
-	PDescribeTable("refuses reaching a module the allowlists do not cover through a kept module's internals",
-		func(ctx SpecContext, list, code string) {
-			p := newRig(ctx, stdlib(list)).connection()
-			o := p.runCode("T1", code)
-			Expect(o.terminal).To(HaveKeyWithValue("type", typeError), "posix is out of reach")
+	// n8n's rules keep importlib in sys.modules and block no attribute on these paths, so
+	// n8n is open to them. Here user code holds module views (python/runtime/views.py): a
+	// module attribute that is itself a module comes back only if the allowlists cover it,
+	// and is otherwise refused as its import would be.
+	DescribeTable("refuses reaching a module the allowlists do not cover through a kept module's internals, as its import",
+		func(ctx SpecContext, allow setup, code, description string) {
+			p := newRig(ctx, allow).connection()
+			Expect(p.runCode("T1", code).terminal).To(Equal(failed("T1", "Security violation detected", description)), "posix is out of reach")
 		},
-		Entry("sys.modules['importlib']._bootstrap_external._os with only sys allowed", "sys",
-			"import sys\nreturn sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")", SpecTimeout(specTimeout)),
-		Entry("json.decoder.re.enum.sys with only json allowed", "json",
-			"import json\nreturn json.decoder.re.enum.sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")", SpecTimeout(specTimeout)),
+		Entry("sys.modules['importlib']._bootstrap_external._os with only sys allowed", stdlib("sys"),
+			"import sys\nreturn sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")",
+			stdlibDenied("importlib", "sys"), SpecTimeout(specTimeout)),
+		Entry("json.decoder.re.enum.sys with only json allowed", stdlib("json"),
+			"import json\nreturn json.decoder.re.enum.sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")",
+			stdlibDenied("re", "json"), SpecTimeout(specTimeout)),
+		Entry("from json.decoder import re", stdlib("json"),
+			"from json.decoder import re\nreturn re.enum.sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")",
+			stdlibDenied("re", "json"), SpecTimeout(specTimeout)),
+		Entry("what __import__ of a dotted name returns: __import__('json.decoder').decoder.re", stdlib("json"),
+			"return __import__(\"json.decoder\").decoder.re.enum.sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")",
+			stdlibDenied("re", "json"), SpecTimeout(specTimeout)),
+		Entry("what importlib.import_module returns, with importlib and json allowed", stdlib("importlib, json"),
+			"import importlib\nreturn importlib.import_module(\"json\").decoder.re.enum.sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")",
+			stdlibDenied("re", "importlib, json"), SpecTimeout(specTimeout)),
+		Entry("what importlib.import_module returns to user code, with transitive imports allowed", withEnv("N8N_RUNNERS_STDLIB_ALLOW=importlib, json", "N8N_RUNNERS_ALLOW_TRANSITIVE_IMPORTS=true"),
+			"import importlib\nreturn importlib.import_module(\"json\").decoder.re.enum.sys.modules[\"importlib\"]._bootstrap_external._os.listdir(\"/\")",
+			stdlibDenied("re", "importlib, json"), SpecTimeout(specTimeout)),
+		Entry("sys.meta_path, whose BuiltinImporter creates posix without an import, with only sys allowed", stdlib("sys"),
+			"import sys\nimporter = sys.meta_path[0]\nreturn importer.create_module(importer.find_spec(\"posix\")).listdir(\"/\")",
+			attributeRefused("meta_path"), SpecTimeout(specTimeout)),
+		Entry("an allowed external package's own imports: pip's os, with only pip allowed", withEnv("N8N_RUNNERS_EXTERNAL_ALLOW=pip"),
+			"import pip._internal.utils.compat as compat\nreturn compat.os.listdir(\"/\")",
+			stdlibDenied("os", "none"), SpecTimeout(specTimeout)),
 	)
 })

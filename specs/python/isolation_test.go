@@ -268,20 +268,20 @@ var _ = Describe("Operating-system walls", Label("integration"), func() {
 		}
 	}, SpecTimeout(specTimeout))
 
-	It("still holds after an escape from the language-level rules (json.decoder.re.enum.sys.modules → posix with only json allowed)", func(ctx SpecContext) {
-		p := newRig(ctx, stdlib("json")).connection()
+	// The language-level rules now close json.decoder.re.enum.sys.modules → posix (see
+	// "Known escapes"), so the task gets posix the way the rules let it: os allowed.
+	It("still holds for code the language-level rules let reach posix (os allowed)", func(ctx SpecContext) {
+		p := newRig(ctx, stdlib("os")).connection()
 		dir := GinkgoT().TempDir()
 		planted, shell := filepath.Join(dir, "planted"), filepath.Join(dir, "by-a-shell")
-		code := "import json\nposix = json.decoder.re.enum.sys.modules[\"importlib\"]._bootstrap_external._os\nj = _items[0][\"json\"]\nout = {}\n" +
+		code := "import os as posix\nj = _items[0][\"json\"]\nout = {}\n" +
 			"try:\n    posix.open(j[\"path\"], posix.O_WRONLY | posix.O_CREAT, 0o600)\n    out[\"wrote\"] = True\nexcept OSError:\n    out[\"wrote\"] = False\n" +
 			"try:\n    posix.kill(j[\"pid\"], 15)\n    out[\"signalled\"] = True\nexcept OSError:\n    out[\"signalled\"] = False\n" +
 			"posix.system(\"echo planted > \" + j[\"shell\"])\n" +
 			"return out"
 		in := map[string]any{"json": map[string]any{"path": planted, "shell": shell, "pid": os.Getpid()}}
 		o := p.run("T1", allItems(code, in))
-		if o.terminal["type"] == typeDone { // else the language-level rules caught it: fine too
-			Expect(resultOf(o.terminal)).To(Equal(map[string]any{"wrote": false, "signalled": false}))
-		}
+		Expect(resultOf(o.terminal)).To(Equal(map[string]any{"wrote": false, "signalled": false}))
 		Expect(planted).NotTo(BeAnExistingFile(), "no file written outside the temp dir")
 		Expect(shell).NotTo(BeAnExistingFile(), "not even by a shell the task starts")
 	}, SpecTimeout(specTimeout))
