@@ -45,11 +45,14 @@ for person in people:
     }})
 return out`
 
-var sampleBody = map[string]any{"people": []map[string]string{
-	{"name": "Ada", "city": "London"},
-	{"name": "Grace", "city": "Arlington"},
-	{"name": "Linus", "city": "Helsinki"},
-}}
+var (
+	samplePeople = []map[string]string{
+		{"name": "Ada", "city": "London"},
+		{"name": "Grace", "city": "Arlington"},
+		{"name": "Linus", "city": "Helsinki"},
+	}
+	sampleBody = map[string]any{"people": samplePeople}
+)
 
 func (d *demo) up(ctx context.Context) error {
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
@@ -168,12 +171,12 @@ func (d *demo) runSample(ctx context.Context, client *n8n.Client, st state, n8nL
 
 	d.say("==> console output of the Code node (print → runwire → n8n, CODE_ENABLE_STDOUT=true)")
 	tag := `[Workflow "` + st.WorkflowID + `"]`
-	deadline := time.Now().Add(2 * time.Second)
+	// One line per person; n8n writes them a moment after it answers the webhook.
 	var lines []string
-	for len(lines) < 3 && time.Now().Before(deadline) {
+	poll(ctx, 2*time.Second, func() bool {
 		lines = grepFrom(n8nLog, logStart, tag)
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(lines) >= len(samplePeople)
+	})
 	for _, l := range lines {
 		d.say("    %s", l)
 	}
@@ -215,15 +218,15 @@ func (d *demo) runSample(ctx context.Context, client *n8n.Client, st state, n8nL
 	return nil
 }
 
-func (d *demo) down() error {
+func (d *demo) down(ctx context.Context) error {
 	st, err := loadState(d.statePath())
 	if err != nil {
 		return err
 	}
-	if stopGroup(st.RunwirePID, "runwire", 15*time.Second) {
+	if stopGroup(ctx, st.RunwirePID, "runwire", 15*time.Second) {
 		d.say("runwire stopped (pid %d)", st.RunwirePID)
 	}
-	if stopGroup(st.N8nPID, "n8n", 30*time.Second) {
+	if stopGroup(ctx, st.N8nPID, "n8n", 30*time.Second) {
 		d.say("n8n stopped (pid %d)", st.N8nPID)
 	}
 	st.RunwirePID, st.N8nPID = 0, 0

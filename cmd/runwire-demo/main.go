@@ -48,7 +48,7 @@ func run(args []string) int {
 	if args[0] == "up" {
 		err = d.up(ctx)
 	} else {
-		err = d.down()
+		err = d.down(ctx)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runwire-demo:", err)

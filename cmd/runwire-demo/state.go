@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -91,19 +92,33 @@ func alive(pid int, want string) bool {
 }
 
 // stopGroup sends SIGTERM to pid's process group, waits up to grace for pid to end, then
-// kills the group. It does nothing unless pid is alive and its command line contains want.
-func stopGroup(pid int, want string, grace time.Duration) (stopped bool) {
+// kills the group; a signal to the demo itself (ctx) cuts the wait short the same way. It does
+// nothing unless pid is alive and its command line contains want.
+func stopGroup(ctx context.Context, pid int, want string, grace time.Duration) (stopped bool) {
 	if !alive(pid, want) {
 		return false
 	}
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		if !alive(pid, want) {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(ctx, grace, func() bool { return !alive(pid, want) }) {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	return true
+}
+
+// poll checks cond every 20 ms until it holds (true), or timeout passes or ctx ends (false).
+// The processes the demo waits for are not its children (they outlive it), and n8n's log has
+// nothing to wait on either, so it polls.
+func poll(ctx context.Context, timeout time.Duration, cond func() bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return cond()
+		case <-tick.C:
+		}
+	}
 	return true
 }
