@@ -80,9 +80,12 @@ func launch(bin string, env ...string) *runner {
 	return r
 }
 
+// healthClient bounds each readiness probe, so a stuck answer fails the poll instead of hanging it.
+var healthClient = &http.Client{Timeout: time.Second}
+
 // ready reports whether runwire is registered with the broker (its /readyz).
 func (r *runner) ready() bool {
-	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(r.healthPort) + "/readyz")
+	resp, err := healthClient.Get("http://127.0.0.1:" + strconv.Itoa(r.healthPort) + "/readyz")
 	if err != nil {
 		return false
 	}
