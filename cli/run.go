@@ -35,7 +35,10 @@ func run(ctx context.Context, env Env, args []string) int {
 		logger.Warn(w)
 	}
 
-	runnerID := transport.NewID()
+	runnerID := cfg.RunnerID // N8N_RUNNERS_ID, as n8n assigns it
+	if runnerID == "" {
+		runnerID = transport.NewID()
+	}
 	dialer := &transport.Dialer{
 		BrokerURI:        cfg.BrokerURI,
 		RunnerID:         runnerID,

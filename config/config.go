@@ -18,6 +18,9 @@ type Config struct {
 	// fetches a fresh grant token before every connection (external mode).
 	// At least one of AuthToken and GrantToken is set in a loaded Config.
 	AuthToken Secret `koanf:"auth_token"`
+	// RunnerID is the id runwire registers with (the upgrade request's ?id=),
+	// as n8n 2.35+ assigns its runners one; "" means a random id per process.
+	RunnerID string `koanf:"runner_id"`
 	// MaxConcurrency is how many tasks may run at once (>= 1).
 	MaxConcurrency int `koanf:"max_concurrency"`
 	// MaxPayload is the largest broker message accepted, in bytes

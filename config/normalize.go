@@ -15,6 +15,7 @@ var logLevels = []string{"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"
 // returns warnings for what it had to guess.
 func normalize(c *Config, origin map[string]string) (warnings []string) {
 	c.BrokerURI = strings.TrimSpace(c.BrokerURI)
+	c.RunnerID = strings.TrimSpace(c.RunnerID)
 	c.HealthCheck.Host = strings.TrimSpace(c.HealthCheck.Host)
 	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
 

@@ -35,6 +35,7 @@ var settings = []setting{
 	{"broker_uri", "N8N_RUNNERS_TASK_BROKER_URI", "broker-uri", kindString, "task broker base URL (http, https, ws or wss)"},
 	{"grant_token", "N8N_RUNNERS_GRANT_TOKEN", "", kindSecret, "single-use grant token"},
 	{"auth_token", "N8N_RUNNERS_AUTH_TOKEN", "", kindSecret, "broker auth token; a fresh grant token is fetched per connection"},
+	{"runner_id", "N8N_RUNNERS_ID", "", kindString, "the id runwire registers with; default a random one per process"},
 	{"max_concurrency", "N8N_RUNNERS_MAX_CONCURRENCY", "max-concurrency", kindInt, "tasks run at once (>= 1)"},
 	{"max_payload", "N8N_RUNNERS_MAX_PAYLOAD", "", kindInt, "largest broker message in bytes (1..4294967295)"},
 	{"task_timeout", "N8N_RUNNERS_TASK_TIMEOUT", "", kindSeconds, "time limit per task (> 0)"},

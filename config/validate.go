@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // maxPayloadLimit is n8n's upper bound for N8N_RUNNERS_MAX_PAYLOAD.
@@ -52,6 +53,9 @@ func validate(c Config, origin map[string]string) []error {
 			"runwire then fetches a fresh grant token for every connection) or N8N_RUNNERS_GRANT_TOKEN (a single-use grant token)"))
 	}
 
+	if strings.IndexFunc(c.RunnerID, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		v.fail("runner_id", "N8N_RUNNERS_ID must not contain spaces or control characters, got %s", strconv.Quote(c.RunnerID))
+	}
 	if c.MaxConcurrency < 1 {
 		v.fail("max_concurrency", "N8N_RUNNERS_MAX_CONCURRENCY must be at least 1, got %d", c.MaxConcurrency)
 	}

@@ -85,6 +85,22 @@ var _ = Describe("runwire run", Label("integration"), func() {
 		Expect(out).NotTo(ContainSubstring(authToken))
 	}, SpecTimeout(15*time.Second))
 
+	It("connects with N8N_RUNNERS_ID as its id (the upgrade request's ?id=) when it is set", func(ctx SpecContext) {
+		b := newBroker()
+		start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken, "N8N_RUNNERS_ID=abc")
+		var c *support.BrokerConn
+		Eventually(b.Registered()).Should(Receive(&c))
+		Expect(c.ID).To(Equal("abc"))
+	}, SpecTimeout(15*time.Second))
+
+	It("connects with a random id of its own when N8N_RUNNERS_ID is not set", func(ctx SpecContext) {
+		b := newBroker()
+		start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken)
+		var c *support.BrokerConn
+		Eventually(b.Registered()).Should(Receive(&c))
+		Expect(c.ID).To(MatchRegexp(`^[0-9A-Za-z]{22}$`))
+	}, SpecTimeout(15*time.Second))
+
 	It("logs bare message lines with the state changes when stdout is not a terminal", func(ctx SpecContext) {
 		b := newBroker()
 		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken)

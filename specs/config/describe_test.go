@@ -12,7 +12,7 @@ import (
 
 // allVariables is every variable the protocol doc and the brief list.
 var allVariables = []string{
-	"N8N_RUNNERS_TASK_BROKER_URI", "N8N_RUNNERS_GRANT_TOKEN", "N8N_RUNNERS_AUTH_TOKEN",
+	"N8N_RUNNERS_TASK_BROKER_URI", "N8N_RUNNERS_GRANT_TOKEN", "N8N_RUNNERS_AUTH_TOKEN", "N8N_RUNNERS_ID",
 	"N8N_RUNNERS_MAX_CONCURRENCY", "N8N_RUNNERS_MAX_PAYLOAD", "N8N_RUNNERS_TASK_TIMEOUT",
 	"N8N_RUNNERS_AUTO_SHUTDOWN_TIMEOUT", "N8N_RUNNERS_GRACEFUL_SHUTDOWN_TIMEOUT",
 	"N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED", "N8N_RUNNERS_HEALTH_CHECK_SERVER_HOST",
@@ -74,6 +74,11 @@ var _ = Describe("Describe", func() {
 		Expect(out).To(ContainSubstring("task_timeout: 90s  # N8N_RUNNERS_TASK_TIMEOUT (env: integer seconds)\n"))
 		Expect(out).To(ContainSubstring("sandbox.stdlib_allow: [json, math]  #"))
 		Expect(out).To(ContainSubstring("# config file: " + p + "\n"))
+	})
+
+	It("shows N8N_RUNNERS_ID, and that it is unset by default (a random id per process)", func() {
+		Expect(mustLoad(nil, withToken()).Describe()).To(ContainSubstring("runner_id: \"\"  # N8N_RUNNERS_ID\n"))
+		Expect(mustLoad(nil, withToken("N8N_RUNNERS_ID=abc")).Describe()).To(ContainSubstring("runner_id: abc  # N8N_RUNNERS_ID\n"))
 	})
 })
 

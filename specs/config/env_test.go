@@ -17,6 +17,7 @@ var (
 	brokerURI        field = func(c config.Config) any { return c.BrokerURI }
 	grantTok         field = func(c config.Config) any { return c.GrantToken.Reveal() }
 	authTok          field = func(c config.Config) any { return c.AuthToken.Reveal() }
+	runnerID         field = func(c config.Config) any { return c.RunnerID }
 	maxConcurrency   field = func(c config.Config) any { return c.MaxConcurrency }
 	maxPayload       field = func(c config.Config) any { return c.MaxPayload }
 	taskTimeout      field = func(c config.Config) any { return c.TaskTimeout }
@@ -57,6 +58,7 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "N8N_RUNNERS_GRANT_TOKEN", grantToken, grantTok, grantToken),
 		Entry(nil, "N8N_RUNNERS_AUTH_TOKEN", "  other token  ", authTok, "  other token  "), // kept exactly
 		Entry(nil, "N8N_RUNNERS_MAX_CONCURRENCY", "12", maxConcurrency, 12),
+		Entry("N8N_RUNNERS_ID, as n8n 2.35+ assigns it", "N8N_RUNNERS_ID", " abc ", runnerID, "abc"),
 		Entry(nil, "N8N_RUNNERS_MAX_CONCURRENCY", " 7 ", maxConcurrency, 7),
 		Entry(nil, "N8N_RUNNERS_MAX_PAYLOAD", "2048", maxPayload, int64(2048)),
 		Entry(nil, "N8N_RUNNERS_MAX_PAYLOAD", "4294967295", maxPayload, int64(4294967295)),

@@ -35,7 +35,10 @@ var _ = Describe("<NAME>_FILE variables", func() {
 			Expect(get(cfg)).To(Equal(want))
 		},
 		Entry(nil, "N8N_RUNNERS_TASK_BROKER_URI", "https://broker.internal\n", brokerURI, "https://broker.internal"),
+		Entry(nil, "N8N_RUNNERS_ID", "runner-7\n", runnerID, "runner-7"),
 		Entry(nil, "N8N_RUNNERS_MAX_CONCURRENCY", "9\n", maxConcurrency, 9),
+		Entry(nil, "N8N_RUNNER_ENV_ALLOW", "HOME,LANG\n", envAllow, []string{"HOME", "LANG"}),
+		Entry(nil, "N8N_RUNNERS_ALLOW_TRANSITIVE_IMPORTS", "true\n", transitive, true),
 		Entry(nil, "N8N_RUNNERS_TASK_TIMEOUT", " 120 ", taskTimeout, 120*time.Second),
 		Entry(nil, "N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED", "true\n", healthEnabled, true),
 		Entry(nil, "N8N_RUNNERS_STDLIB_ALLOW", "json,math\n", stdlibAllow, []string{"json", "math"}),

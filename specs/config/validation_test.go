@@ -40,6 +40,7 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "N8N_RUNNERS_TASK_BROKER_URI=http://broker:99999", "N8N_RUNNERS_TASK_BROKER_URI", "invalid port"),
 		Entry(nil, "N8N_RUNNERS_TASK_BROKER_URI=http://user:pw@broker:5679", "N8N_RUNNERS_TASK_BROKER_URI", "must not contain user info"),
 		Entry(nil, "N8N_RUNNERS_TASK_BROKER_URI=", "N8N_RUNNERS_TASK_BROKER_URI", "http://, https://, ws:// or wss://"),
+		Entry(nil, "N8N_RUNNERS_ID=a b", "N8N_RUNNERS_ID", `must not contain spaces or control characters, got "a b"`),
 		Entry(nil, "N8N_RUNNERS_MAX_CONCURRENCY=0", "N8N_RUNNERS_MAX_CONCURRENCY", "at least 1, got 0"),
 		Entry(nil, "N8N_RUNNERS_MAX_CONCURRENCY=-2", "N8N_RUNNERS_MAX_CONCURRENCY", "at least 1, got -2"),
 		Entry(nil, "N8N_RUNNERS_MAX_PAYLOAD=0", "N8N_RUNNERS_MAX_PAYLOAD", "between 1 and 4294967295"),
