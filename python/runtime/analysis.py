@@ -98,6 +98,7 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Call(self, node):
         func = node.func
+        self.check_attribute_names(node)
         if isinstance(func, ast.Attribute) and func.attr in rules.FORMAT_METHODS:
             self.called_attributes.add(id(func))
         dynamic_import = (isinstance(func, ast.Name) and func.id == "__import__") or (
@@ -132,13 +133,33 @@ class _Checker(ast.NodeVisitor):
     # ---- strings ----
 
     def check_string(self, node, text):
-        if text in rules.BLOCKED_NAMES:
-            self.flag(node, rules.MSG_BLOCKED_NAME.format(name=text))
-        elif text in rules.BLOCKED_ATTRIBUTES:
-            self.flag(node, rules.MSG_BLOCKED_ATTRIBUTE.format(attr=text))
-        else:
-            for token in blocked_tokens(text):
-                self.flag(node, rules.MSG_BLOCKED_STRING_PATTERN.format(attr=token))
+        # As n8n: a string is data; only the fields of a format template are looked at.
+        for token in blocked_tokens(text):
+            self.flag(node, rules.MSG_BLOCKED_STRING_PATTERN.format(attr=token))
+
+    def check_attribute_names(self, call):
+        """(runwire) A call that reads or writes an attribute *named by a string*
+        (getattr, operator.attrgetter, functools.update_wrapper's `updated`, ...) may not be
+        handed a blocked attribute as a constant: it is `x.__globals__` spelt differently.
+        A blocked name here is judged where it is used, not wherever it appears as data."""
+        func = call.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name not in rules.ATTRIBUTE_BY_NAME_CALLS:
+            return
+        values = list(call.args) + [keyword.value for keyword in call.keywords]
+        while values:
+            value = values.pop()
+            if isinstance(value, (ast.Tuple, ast.List, ast.Set)):
+                values.extend(value.elts)
+                continue
+            text = _concatenated_string(value)
+            if text is None:
+                continue
+            for part in text.split(".") if name in rules.DOTTED_ATTRIBUTE_CALLS else (text,):
+                if part in rules.BLOCKED_ATTRIBUTES or part in rules.BLOCKED_NAMES:
+                    self.flag(value, rules.MSG_BLOCKED_ATTRIBUTE.format(attr=part))
+                elif name == "methodcaller" and part in rules.FORMAT_METHODS:
+                    self.flag(value, rules.MSG_BOUND_FORMAT_METHOD.format(attr=part))
 
     def visit_Constant(self, node):
         if isinstance(node.value, str):

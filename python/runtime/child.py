@@ -22,7 +22,7 @@ import views
 import walls
 from allowlist import Policy
 from callables import _FormatGuard, _SafePrint
-from formatguard import RewriteFormatCalls, checked_format
+from formatguard import RewriteFormatCalls, checked_format, harden_formatter
 
 # runwire's modules, dropped from sys.modules before user code runs.
 OWN_MODULES = (
@@ -172,6 +172,13 @@ class Prepared:
 
     def __init__(self, config):
         self.tempfile = sys.modules.get("tempfile")  # see walls.private_tmp
+        # Every later load of tempfile or string is patched as it loads; one loaded now
+        # (it may stay, or a library may hold it) is patched here.
+        self.on_import = sandbox.PatchOnImport()
+        self.on_import.add("string", harden_formatter)
+        self.on_import.install()
+        if "string" in sys.modules:
+            harden_formatter(sys.modules["string"])
         check = sandbox.import_checker(config.policy)
         sandbox.clear_environment(config.block_env, config.env_allow)
         self.removed_modules = sandbox.clean_modules(config.policy, OWN_MODULES, _OWN_DIR)
@@ -310,7 +317,11 @@ def main(config, prepared, inherited_fds, token):
         os.dup2(2, 1)  # fd 1 was the zygote's control channel
         channel = frames.Channel(config.socket)
         connected = Connected(config, prepared, channel)
-        writable = walls.private_tmp(config.tmp_root, prepared.tempfile) if config.tmp_root else None
+        writable = (
+            walls.private_tmp(config.tmp_root, prepared.tempfile, prepared.on_import, not config.block_env)
+            if config.tmp_root
+            else None
+        )
         walls.cap_processes((config.limits or {}).get("processes"))
         if config.landlock and writable:
             walls.restrict(writable, config.allow_network, prepared.read_paths)

@@ -9,7 +9,12 @@ parts deal with it:
 - RewriteFormatCalls turns every `x.format(...)`, `.format_map`, `.vformat`, `.get_field`
   call in user code into a call of the format guard;
 - checked_format() is what the guard runs: it finds the template (or field) among the
-  call's arguments, refuses it if it reaches a blocked token, then makes the real call.
+  call's arguments, refuses it if it reaches a blocked token, then makes the real call;
+- harden_formatter() replaces string.Formatter.get_field, the one place where every
+  entry point of string.Formatter (format, vformat, the private _vformat, and any parse,
+  get_value or format_field a subclass or user code puts in place) walks a field's
+  attributes and items, by a walk that refuses the blocked ones itself. So what the
+  Formatter's other methods return does not matter: the walk does not trust them.
 """
 
 import _string
@@ -99,3 +104,26 @@ def checked_format(method, receiver, *args, **kwargs):
     if field is not None:
         _refuse_if_blocked("{" + field + "}")
     return getattr(receiver, method)(*args, **kwargs)
+
+
+def _checked_get_field(self, field_name, args, kwargs):
+    """string.Formatter.get_field, refusing a blocked attribute or item in the field."""
+    first, rest = _string.formatter_field_name_split(field_name)
+    reached = self.get_value(first, args, kwargs)
+    for is_attribute, key in rest:
+        if isinstance(key, str) and key in _FORBIDDEN:
+            raise security_violation(rules.MSG_BLOCKED_STRING_PATTERN.format(attr=key))
+        reached = getattr(reached, key) if is_attribute else reached[key]
+    return reached, first
+
+
+_checked_get_field.__name__ = "get_field"
+_checked_get_field.__qualname__ = "Formatter.get_field"
+
+
+def harden_formatter(string_module):
+    """Put the checked field walk into a freshly loaded `string` module's Formatter (the
+    zygote does it for every load of `string`: sandbox.PatchOnImport)."""
+    formatter = getattr(string_module, "Formatter", None)
+    if isinstance(formatter, type):
+        formatter.get_field = _checked_get_field

@@ -88,6 +88,25 @@ BLOCKED_ATTRIBUTES = frozenset(
     }
 )
 
+# (runwire) Calls that take an attribute's name as a string: a blocked attribute (or name)
+# given to one of them as a constant is refused where it is used (analysis.py), since
+# `operator.attrgetter("__globals__")(f)` is `f.__globals__`. Strings elsewhere are data.
+# attrgetter also reads dotted paths ("a.__globals__").
+ATTRIBUTE_BY_NAME_CALLS = frozenset(
+    {
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "getattr_static",
+        "attrgetter",
+        "methodcaller",
+        "update_wrapper",
+        "wraps",
+    }
+)
+DOTTED_ATTRIBUTE_CALLS = frozenset({"attrgetter"})
+
 # str.format-style entry points: calls to them are routed through the format guard, and
 # taking one as a bound method (f = s.format) is refused.
 FORMAT_METHODS = frozenset({"format", "format_map", "vformat", "get_field"})

@@ -47,6 +47,66 @@ def _lower(which, soft, hard):
         pass
 
 
+class _PatchingLoader:
+    """A module's own loader, then the patch registered for its name."""
+
+    def __init__(self, loader, patch):
+        self.loader = loader
+        self.patch = patch
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.patch(module)
+
+    def __getattr__(self, name):  # get_code, get_source, is_package, ...: the real loader's
+        if name in ("loader", "patch"):
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
+
+class PatchOnImport:
+    """A sys.meta_path finder that applies a patch to a module each time it is loaded,
+    whoever imports it (user code, or a library with the real __import__) and however often
+    (clean_modules drops it, so the next import loads it afresh). It finds nothing itself:
+    it asks the finders after it and wraps the loader of what they find.
+
+    `tempfile` gets the child's private directory as its `tempdir` (the environment user
+    code sees is empty: tempfile cannot learn it from TMPDIR), and `string` gets the checked
+    Formatter.get_field (formatguard.harden_formatter)."""
+
+    def __init__(self):
+        self.tempdir = None  # the child's private temp dir, once it has one
+        self.patches = {"tempfile": self._patch_tempfile}
+
+    def add(self, name, patch):
+        self.patches[name] = patch
+
+    def _patch_tempfile(self, module):
+        if self.tempdir is not None:
+            module.tempdir = self.tempdir
+
+    def find_spec(self, name, path=None, target=None):
+        patch = self.patches.get(name)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchingLoader(spec.loader, patch)
+                return spec
+        return None
+
+    def install(self):
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+
 def clear_environment(block, keep):
     """With env access blocked, empty the environment except the names in `keep`."""
     if not block:

@@ -84,16 +84,23 @@ def probe():
     return {"landlock": landlock_abi()}
 
 
-def private_tmp(root, tempfile=None):
+def private_tmp(root, tempfile=None, on_import=None, set_environment=False):
     """A fresh directory for this child under root, which becomes its temp dir (the zygote
-    removes it when the child has ended). `tempfile` is the tempfile module if one was loaded
-    before the zygote cleaned sys.modules (by an allowed package, say): it may have settled on
-    another directory already. A tempfile loaded later reads TMPDIR. (The runtime itself does
-    not import it: the zygote would carry it, and shutil and random with it, for nothing.)"""
+    removes it when the child has ended). tempfile learns it without the environment, which
+    user code sees empty when env access is blocked (as in n8n): `tempfile` is the module if
+    one was loaded before the zygote cleaned sys.modules (by an allowed package, say), whose
+    `tempdir` is set here; a tempfile loaded later gets it from `on_import`
+    (sandbox.PatchOnImport) as it loads. Only with env access allowed (`set_environment`)
+    are TMPDIR, TEMP and TMP set too, for the programs user code starts. (The runtime itself
+    does not import tempfile: the zygote would carry it, and shutil and random with it, for
+    nothing.)"""
     path = os.path.join(root, str(os.getpid()))
     os.mkdir(path, 0o700)
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        os.environ[name] = path
+    if set_environment:
+        for name in ("TMPDIR", "TEMP", "TMP"):
+            os.environ[name] = path
+    if on_import is not None:
+        on_import.tempdir = path
     if tempfile is not None:
         tempfile.tempdir = path
     return path
