@@ -2,6 +2,7 @@ package python_test
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +22,12 @@ func TestPython(t *testing.T) {
 // Every spec ends with a goroutine-leak check; see support.ConfigureSuite.
 var _ = support.ConfigureSuite()
 
-// interpreter is the real Python behind python3 on PATH, resolved once: every rig passes it
+// interpreter is the real Python behind RUNWIRE_PYTHON (else python3 on PATH), resolved once: every rig passes it
 // as RUNWIRE_PYTHON, so that no spec pays for the pyenv shim (300 ms a start here).
 var interpreter = sync.OnceValues(func() (python.Interpreter, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return python.Discover(ctx, "")
+	return python.Discover(ctx, os.Getenv("RUNWIRE_PYTHON")) // as runwire reads it; "" = python3 on PATH
 })
 
 // interpreterPath is interpreter's path; the spec fails if there is no usable Python.
