@@ -60,11 +60,22 @@ class _Checker(ast.NodeVisitor):
         if refusal is not None:
             self.flag(node, refusal)
 
+    def check_alias(self, node, name):
+        """A name an import binds or reads, as n8n judges it: a blocked name, else a
+        blocked attribute. True when it was flagged."""
+        if name in rules.BLOCKED_NAMES:
+            self.flag(node, rules.MSG_BLOCKED_NAME.format(name=name))
+        elif name in rules.BLOCKED_ATTRIBUTES:
+            self.flag(node, rules.MSG_BLOCKED_ATTRIBUTE.format(attr=name))
+        else:
+            return False
+        return True
+
     def visit_Import(self, node):
         for alias in node.names:
             self.check_module(node, alias.name)
-            if alias.asname in rules.BLOCKED_NAMES:
-                self.flag(node, rules.MSG_BLOCKED_NAME.format(name=alias.asname))
+            if alias.asname:
+                self.check_alias(node, alias.asname)
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node):
@@ -73,10 +84,9 @@ class _Checker(ast.NodeVisitor):
         elif node.module:
             self.check_module(node, node.module)
         for alias in node.names:
-            if alias.asname in rules.BLOCKED_NAMES:
-                self.flag(node, rules.MSG_BLOCKED_NAME.format(name=alias.asname))
-            elif alias.name in rules.BLOCKED_NAMES:
-                self.flag(node, rules.MSG_BLOCKED_NAME.format(name=alias.name))
+            # n8n's order: the alias first; the imported name only if the alias passed.
+            if not (alias.asname and self.check_alias(node, alias.asname)):
+                self.check_alias(node, alias.name)
         self.generic_visit(node)
 
     # ---- names and attributes ----
