@@ -156,7 +156,9 @@ class _Checker(ast.NodeVisitor):
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
         if name not in rules.ATTRIBUTE_BY_NAME_CALLS:
             return
-        values = list(call.args) + [keyword.value for keyword in call.keywords]
+        positions, keywords = rules.ATTRIBUTE_BY_NAME_CALLS[name]
+        values = [a for i, a in enumerate(call.args) if positions is None or i in positions]
+        values.extend(k.value for k in call.keywords if k.arg in keywords)
         while values:
             value = values.pop()
             if isinstance(value, (ast.Tuple, ast.List, ast.Set)):

@@ -92,19 +92,18 @@ BLOCKED_ATTRIBUTES = frozenset(
 # given to one of them as a constant is refused where it is used (analysis.py), since
 # `operator.attrgetter("__globals__")(f)` is `f.__globals__`. Strings elsewhere are data.
 # attrgetter also reads dotted paths ("a.__globals__").
-ATTRIBUTE_BY_NAME_CALLS = frozenset(
-    {
-        "getattr",
-        "setattr",
-        "delattr",
-        "hasattr",
-        "getattr_static",
-        "attrgetter",
-        "methodcaller",
-        "update_wrapper",
-        "wraps",
-    }
-)
+# callee name -> (positions of the name arguments, None = all; their keyword names).
+ATTRIBUTE_BY_NAME_CALLS = {
+    "getattr": ((1,), ()),
+    "setattr": ((1,), ()),
+    "delattr": ((1,), ()),
+    "hasattr": ((1,), ()),
+    "getattr_static": ((1,), ("attr",)),
+    "attrgetter": (None, ()),
+    "methodcaller": ((0,), ()),
+    "update_wrapper": ((2, 3), ("assigned", "updated")),
+    "wraps": ((1, 2), ("assigned", "updated")),
+}
 DOTTED_ATTRIBUTE_CALLS = frozenset({"attrgetter"})
 
 # str.format-style entry points: calls to them are routed through the format guard, and
