@@ -25,6 +25,11 @@ _HIDDEN = frozenset(_BLOCKED) | frozenset(
         "__dir__",
         "__subclasshook__",
         "__repr__",
+        # not blocked in user code (they lead nowhere there), but nothing to show here
+        "__prepare__",
+        "__instancecheck__",
+        "__subclasscheck__",
+        "__match_args__",
     }
 )
 

@@ -72,11 +72,10 @@ BLOCKED_ATTRIBUTES = frozenset(
         "__init_subclass__",
         "__thisclass__",
         "__self_class__",
+        # (runwire) a method descriptor's class: str.__init__.__objclass__ is `object`, the
+        # denied builtin n8n keeps out of reach by blocking __class__ and __base__
         "__objclass__",
-        "__prepare__",
-        "__instancecheck__",
-        "__subclasscheck__",
-        "__match_args__",
+        # (runwire) [].append.__reduce_ex__(2)[0] is the real getattr, a denied builtin
         "__reduce__",
         "__reduce_ex__",
         "__getattribute__",

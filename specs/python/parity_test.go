@@ -1,6 +1,8 @@
 package python_test
 
 import (
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -94,6 +96,33 @@ var _ = Describe("Strings are data", Label("integration"), func() {
 			"import operator\nreturn operator.methodcaller(\"format\", 1)(\"{0}\")",
 			"Line 2: Extracting 'format' as a bound method is disallowed; call it directly on its receiver instead.", SpecTimeout(specTimeout)),
 	)
+
+	// Attributes runwire blocks beyond n8n's list, each with the escape it stops.
+	DescribeTable("(runwire) attributes blocked beyond n8n's list stop the escape they lead to",
+		func(ctx SpecContext, list, code string, lines ...string) {
+			p := newRig(ctx, stdlib(list)).connection()
+			Expect(p.runCode("T1", code).terminal).To(Equal(violations("T1", lines...)))
+		},
+		Entry("__reduce_ex__: a bound method's reduction holds the real getattr, a denied builtin, which reaches json.dumps' globals", "json",
+			"import json\ng = [].append.__reduce_ex__(2)[0]\nb = g(json.dumps, \"__glo\" + \"bals__\")[\"__builtins__\"]\nreturn b[\"__import__\"](\"os\").getpid()",
+			blockedAttribute(2, "__reduce_ex__"), SpecTimeout(specTimeout)),
+		Entry("__reduce__: the same through the older protocol", "json",
+			"import json\ng = [].append.__reduce__()[0]\nb = g(json.dumps, \"__glo\" + \"bals__\")[\"__builtins__\"]\nreturn b[\"__import__\"](\"os\").getpid()",
+			blockedAttribute(2, "__reduce__"), SpecTimeout(specTimeout)),
+		Entry("__objclass__: a slot wrapper's class is object, the denied builtin", "",
+			"o = str.__init__.__objclass__\nreturn o.__subclasses__()",
+			blockedAttribute(1, "__objclass__"), blockedAttribute(2, "__subclasses__"), SpecTimeout(specTimeout)),
+	)
+
+	It("runs code that reads __match_args__, __instancecheck__, __subclasscheck__ or __prepare__, as n8n does", func(ctx SpecContext) {
+		if in, err := interpreter(); err == nil && strings.HasPrefix(in.Version, "3.9") {
+			Skip("namedtuple has __match_args__ from Python 3.10; this is " + in.Version)
+		}
+		p := newRig(ctx, stdlib("collections")).connection()
+		code := "import collections\nP = collections.namedtuple(\"P\", \"x y\")\n" +
+			"return [{\"json\": {\"args\": list(P.__match_args__), \"check\": int.__instancecheck__(3), \"sub\": int.__subclasscheck__(bool), \"prep\": dict(int.__prepare__(\"X\", ()))}}]"
+		Expect(p.runCode("T1", code).terminal).To(Equal(done("T1", `[{"json":{"args":["x","y"],"check":true,"sub":true,"prep":{}}}]`)))
+	}, SpecTimeout(specTimeout))
 
 	It("such calls with names that are not blocked, or with blocked names as ordinary data (not the name argument), pass", func(ctx SpecContext) {
 		p := newRig(ctx, stdlib("operator")).connection()
