@@ -151,7 +151,7 @@ class _Checker(ast.NodeVisitor):
         """(runwire) A call that reads or writes an attribute *named by a string*
         (getattr, operator.attrgetter, functools.update_wrapper's `updated`, ...) may not be
         handed a blocked attribute as a constant: it is `x.__globals__` spelt differently.
-        A blocked name here is judged where it is used, not wherever it appears as data."""
+        The string is judged where it is used, not wherever it appears as data."""
         func = call.func
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
         if name not in rules.ATTRIBUTE_BY_NAME_CALLS:
@@ -168,7 +168,7 @@ class _Checker(ast.NodeVisitor):
             if text is None:
                 continue
             for part in text.split(".") if name in rules.DOTTED_ATTRIBUTE_CALLS else (text,):
-                if part in rules.BLOCKED_ATTRIBUTES or part in rules.BLOCKED_NAMES:
+                if part in rules.BLOCKED_ATTRIBUTES:  # what x.<part> would be refused for
                     self.flag(value, rules.MSG_BLOCKED_ATTRIBUTE.format(attr=part))
                 elif name == "methodcaller" and part in rules.FORMAT_METHODS:
                     self.flag(value, rules.MSG_BOUND_FORMAT_METHOD.format(attr=part))

@@ -126,8 +126,8 @@ var _ = Describe("Strings are data", Label("integration"), func() {
 
 	It("such calls with names that are not blocked, or with blocked names as ordinary data (not the name argument), pass", func(ctx SpecContext) {
 		p := newRig(ctx, stdlib("operator")).connection()
-		o := p.run("T1", allItems("import operator\nreturn [{\"json\": {\"obj\": operator.itemgetter(\"obj\")(_items[0][\"json\"]), \"real\": operator.attrgetter(\"real\")(3), \"get\": operator.methodcaller(\"get\", \"__class__\")({\"__class__\": 2})}}]", item(`{"obj": 1}`)))
-		Expect(o.terminal).To(Equal(done("T1", `[{"json":{"obj":1,"real":3,"get":2}}]`)))
+		o := p.run("T1", allItems("import operator\nreturn [{\"json\": {\"obj\": operator.itemgetter(\"obj\")(_items[0][\"json\"]), \"real\": operator.attrgetter(\"real\")(3), \"get\": operator.methodcaller(\"get\", \"__class__\")({\"__class__\": 2}), \"name\": operator.attrgetter(\"__name__\")(operator)}}]", item(`{"obj": 1}`)))
+		Expect(o.terminal).To(Equal(done("T1", `[{"json":{"obj":1,"real":3,"get":2,"name":"operator"}}]`)))
 	}, SpecTimeout(specTimeout))
 })
 
