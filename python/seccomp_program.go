@@ -1,0 +1,261 @@
+package python
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/net/bpf"
+)
+
+// SeccompPolicy says which of seccompList applies to a task, and for which architecture.
+// It is built once in Go, compiled by Program, handed to the zygote in its config line and
+// installed by every child before its hello.
+type SeccompPolicy struct {
+	// Arch is a GOARCH: "amd64" or "arm64" (others have no program).
+	Arch string
+	// AllowNetwork is RUNWIRE_PYTHON_NETWORK=allow: socket() is then not checked at all.
+	AllowNetwork bool
+	// TaskIPCNamespace: each task has an IPC namespace of its own (not one shared with the
+	// other tasks of the zygote), so SysV IPC reaches no one else and stays allowed.
+	TaskIPCNamespace bool
+	// PrivateMounts: each task has a mount namespace of its own that hides the host's unix
+	// sockets, so socket(AF_UNIX) stays allowed.
+	PrivateMounts bool
+}
+
+// taskSeccompPolicy is the policy for tasks on this machine today: children share the
+// zygote's IPC namespace and the host's mounts, whatever namespaces the zygote has.
+func taskSeccompPolicy(allowNetwork bool) SeccompPolicy {
+	return SeccompPolicy{Arch: runtime.GOARCH, AllowNetwork: allowNetwork}
+}
+
+// SeccompRule is one refused system call of a policy, on its architecture.
+type SeccompRule struct {
+	Syscall string
+	Number  int
+	Group   string
+	Why     string
+	Errno   syscall.Errno
+	// Condition says when the call is refused ("" for always).
+	Condition string
+}
+
+// argTest is a check of one argument's low 32 bits (the kernel reads int and unsigned int
+// arguments, and clone's flags, from those): the call is refused when any bit of refuseAny
+// is set, or when allowOnly is not empty and the value is none of it. The zero value refuses
+// the call whatever its arguments.
+type argTest struct {
+	arg       int
+	refuseAny uint32
+	allowOnly []uint32
+}
+
+func (t argTest) always() bool { return t.refuseAny == 0 && len(t.allowOnly) == 0 }
+
+func (t argTest) String() string {
+	switch {
+	case t.refuseAny != 0:
+		return fmt.Sprintf("argument %d has any of 0x%x", t.arg, t.refuseAny)
+	case len(t.allowOnly) > 0:
+		vals := make([]string, len(t.allowOnly))
+		for i, v := range t.allowOnly {
+			vals[i] = fmt.Sprintf("0x%x", v)
+		}
+		return fmt.Sprintf("argument %d is not %s", t.arg, strings.Join(vals, " or "))
+	}
+	return ""
+}
+
+// Rules lists the calls the policy refuses on its architecture, in the program's order.
+func (p SeccompPolicy) Rules() []SeccompRule {
+	var out []SeccompRule
+	for _, e := range seccompList {
+		n := e.number(p.Arch)
+		if n < 0 || (e.when != nil && !e.when(p)) {
+			continue
+		}
+		r := SeccompRule{Syscall: e.name, Number: n, Group: e.group, Why: e.why, Errno: e.errno}
+		if e.test != nil {
+			r.Condition = e.test(p).String()
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (e listEntry) number(arch string) int {
+	switch arch {
+	case "amd64":
+		return e.nr.amd64
+	case "arm64":
+		return e.nr.arm64
+	}
+	return -1
+}
+
+// The kernel's seccomp ABI (linux/seccomp.h, linux/audit.h).
+const (
+	seccompRetAllow = 0x7fff0000
+	seccompRetErrno = 0x00050000
+
+	auditArchX86_64  = 0xC000003E
+	auditArchAArch64 = 0xC00000B7
+	// x32SyscallBit marks an x32 call on x86_64: same AUDIT_ARCH, other numbers.
+	x32SyscallBit = 0x40000000
+
+	// Offsets in struct seccomp_data: nr, arch, instruction_pointer, args[6]; both
+	// architectures are little-endian, so an argument's low word comes first.
+	offNr   = 0
+	offArch = 4
+	offArgs = 16
+
+	maxSeccompInstructions = 4096 // BPF_MAXINSNS
+)
+
+// ErrNoSeccompArch is Program's error for an architecture the list has no numbers for.
+var ErrNoSeccompArch = errors.New("seccomp: no system call list for this architecture (runwire knows amd64 and arm64)")
+
+// SeccompProgram is a compiled policy: classic BPF as the kernel takes it.
+type SeccompProgram struct {
+	Instructions []bpf.RawInstruction
+	Rules        int // refused system calls, as Rules lists them
+}
+
+// Bytes is the program as an array of struct sock_filter (u16 code, u8 jt, u8 jf, u32 k),
+// in the byte order of amd64 and arm64 (little-endian): what the child hands to the kernel.
+func (s SeccompProgram) Bytes() []byte {
+	out := make([]byte, 0, 8*len(s.Instructions))
+	for _, in := range s.Instructions {
+		out = binary.LittleEndian.AppendUint16(out, in.Op)
+		out = append(out, in.Jt, in.Jf)
+		out = binary.LittleEndian.AppendUint32(out, in.K)
+	}
+	return out
+}
+
+// Program compiles the policy. The program is a straight line, two instructions per refused
+// call (or a few more with an argument check), so that every jump is short (classic BPF's
+// conditional jumps reach at most 255 instructions) and every path is easy to follow:
+//
+//	arch != ours (i386 on amd64, arm32 on arm64)  -> EPERM
+//	x32 call (amd64)                              -> EPERM
+//	nr == listed[i] (and its argument test fails) -> its errno
+//	otherwise                                     -> allow
+//
+// Only refused calls with an argument check ever load an argument, so for every other call
+// the result depends on the number alone and the kernel (5.11+) caches it per number: an
+// allowed call costs no filter run at all.
+func (p SeccompPolicy) Program() (SeccompProgram, error) {
+	var arch uint32
+	switch p.Arch {
+	case "amd64":
+		arch = auditArchX86_64
+	case "arm64":
+		arch = auditArchAArch64
+	default:
+		return SeccompProgram{}, fmt.Errorf("%w: %s", ErrNoSeccompArch, p.Arch)
+	}
+	eperm := bpf.RetConstant{Val: seccompRetErrno | uint32(syscall.EPERM)}
+	allow := bpf.RetConstant{Val: seccompRetAllow}
+	prog := []bpf.Instruction{
+		bpf.LoadAbsolute{Off: offArch, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: arch, SkipTrue: 1},
+		eperm,
+		bpf.LoadAbsolute{Off: offNr, Size: 4},
+	}
+	if p.Arch == "amd64" {
+		prog = append(prog,
+			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32SyscallBit, SkipFalse: 1},
+			eperm)
+	}
+	rules := 0
+	for _, e := range seccompList {
+		n := e.number(p.Arch)
+		if n < 0 || (e.when != nil && !e.when(p)) {
+			continue
+		}
+		rules++
+		refused := bpf.RetConstant{Val: seccompRetErrno | uint32(e.errno)}
+		var t argTest
+		if e.test != nil {
+			t = e.test(p)
+		}
+		switch {
+		case t.always():
+			prog = append(prog,
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(n), SkipFalse: 1},
+				refused)
+		case t.refuseAny != 0:
+			prog = append(prog,
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(n), SkipFalse: 4},
+				bpf.LoadAbsolute{Off: uint32(offArgs + 8*t.arg), Size: 4},
+				bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: t.refuseAny, SkipFalse: 1},
+				refused,
+				allow)
+		default:
+			k := len(t.allowOnly)
+			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(n), SkipFalse: uint8(k + 3)},
+				bpf.LoadAbsolute{Off: uint32(offArgs + 8*t.arg), Size: 4})
+			for i, v := range t.allowOnly {
+				prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v, SkipTrue: uint8(k - i)})
+			}
+			prog = append(prog, refused, allow)
+		}
+	}
+	prog = append(prog, allow)
+	if len(prog) > maxSeccompInstructions {
+		return SeccompProgram{}, fmt.Errorf("seccomp: the program has %d instructions, more than the kernel's %d", len(prog), maxSeccompInstructions)
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return SeccompProgram{}, fmt.Errorf("seccomp: failed to assemble the program: %w", err)
+	}
+	return SeccompProgram{Instructions: raw, Rules: rules}, nil
+}
+
+// seccompGroups names the groups of a policy's rules, in order, for the start-up line.
+func seccompGroups(rules []SeccompRule) string {
+	var groups []string
+	for _, r := range rules {
+		if len(groups) == 0 || groups[len(groups)-1] != r.Group {
+			groups = append(groups, r.Group)
+		}
+	}
+	return strings.Join(groups, ", ")
+}
+
+// SeccompTable is the list as docs/python-executor.md shows it: one row per entry, with its
+// numbers on both architectures and when it applies. A spec checks that the document holds it.
+func SeccompTable() string {
+	var b strings.Builder
+	b.WriteString("| system call | amd64 | arm64 | refused | with | why |\n|---|---|---|---|---|---|\n")
+	for _, e := range seccompList {
+		when := e.refused
+		if when == "" {
+			when = "always"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", e.name, num(e.nr.amd64), num(e.nr.arm64), when, errnoName(e.errno), e.why)
+	}
+	return b.String()
+}
+
+func num(n int) string {
+	if n < 0 {
+		return "—"
+	}
+	return fmt.Sprint(n)
+}
+
+func errnoName(e syscall.Errno) string {
+	switch e {
+	case syscall.EPERM:
+		return "EPERM"
+	case syscall.ENOSYS:
+		return "ENOSYS"
+	}
+	return fmt.Sprint(int(e))
+}
