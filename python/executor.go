@@ -2,6 +2,7 @@ package python
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +81,8 @@ type Executor struct {
 	bootErr error
 	z       *zygote
 	interp  Interpreter
+	// seccompMissing is why tasks have no seccomp filter, when they have none.
+	seccompMissing string
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -134,6 +137,7 @@ func (e *Executor) boot(ctx context.Context) {
 			StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 			BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
 			Limits: limits, MaxPrints: maxPrints, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
+			Seccomp: e.seccompFilter(),
 		}, e.opts.MaxConcurrency+e.opts.Prefork, cg, e.log)
 		if err != nil && cg != nil {
 			cg.close()
@@ -142,6 +146,11 @@ func (e *Executor) boot(ctx context.Context) {
 	if err == nil {
 		select {
 		case <-e.z.ready:
+			if e.z.seccompRefused != "" {
+				// Fail closed: no task runs without the filter the policy gives it.
+				err = fmt.Errorf("the kernel refused the seccomp filter for Python tasks (%s), and runwire runs none without it", e.z.seccompRefused)
+				break
+			}
 			err = e.z.fork(e.opts.Prefork)
 		case <-e.z.exited:
 			err = errors.New("the Python zygote exited during start-up (its stderr is in the debug log)")
@@ -170,6 +179,11 @@ type Walls struct {
 	Network    bool     // tasks may use the network
 	Cgroups    bool     // each task has its own pids cgroup (cap, and a sweep at the end)
 	Limits     Limits
+	// Seccomp is how many system calls the filter every child installs refuses (0: none);
+	// SeccompGroups names them, SeccompMissing says why there is no filter.
+	Seccomp        int
+	SeccompGroups  string
+	SeccompMissing string
 }
 
 func (w Walls) String() string {
@@ -188,8 +202,12 @@ func (w Walls) String() string {
 	case os.Getuid() == 0:
 		procs = "not enforced (Linux exempts root from RLIMIT_NPROC, and no pids cgroup could be made)"
 	}
-	return fmt.Sprintf("process per task; namespaces: %s; network: %v; landlock: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
-		ns, w.Network, ll, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
+	sc := "none (" + w.SeccompMissing + ")"
+	if w.Seccomp > 0 {
+		sc = fmt.Sprintf("%d rules (refused with EPERM, clone3 ENOSYS: %s; installed by every child before its hello, which reports it)", w.Seccomp, w.SeccompGroups)
+	}
+	return fmt.Sprintf("process per task; namespaces: %s; network: %v; landlock: %s; seccomp: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
+		ns, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
 }
 
 // Walls reports the isolation in force; it is meaningful once Ready has returned nil.
@@ -205,11 +223,31 @@ func (e *Executor) Walls() Walls {
 // walls is Walls for the booting goroutine, or once booted is closed.
 func (e *Executor) walls() Walls {
 	w := Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
+	w.SeccompMissing = "Python has not started"
 	if e.z != nil {
 		w.Namespaces, w.Landlock, w.Cgroups = e.z.spaces, e.z.landlock, e.z.cgroups != nil
 		w.Network = e.opts.AllowNetwork || !slices.Contains(e.z.spaces, "net")
+		w.Seccomp, w.SeccompMissing = e.z.seccomp, e.seccompMissing
+		if e.z.seccompRefused != "" {
+			w.Seccomp, w.SeccompMissing = 0, "the kernel refused it: "+e.z.seccompRefused
+		}
+		if w.Seccomp > 0 {
+			w.SeccompGroups = seccompGroups(taskSeccompPolicy(e.opts.AllowNetwork).Rules())
+		}
 	}
 	return w
+}
+
+// seccompFilter compiles the tasks' seccomp policy for the zygote's config line; nil (and
+// the reason in seccompMissing) when there is no program for this architecture.
+func (e *Executor) seccompFilter() *seccompConfig {
+	prog, err := taskSeccompPolicy(e.opts.AllowNetwork).Program()
+	if err != nil {
+		e.seccompMissing = err.Error()
+		e.log.Warn("Python tasks run without a seccomp filter: " + err.Error())
+		return nil
+	}
+	return &seccompConfig{Program: hex.EncodeToString(prog.Bytes()), Rules: prog.Rules}
 }
 
 // Available is false once booting has failed: the task manager then offers no python tasks.

@@ -52,6 +52,12 @@ type childFrame struct {
 	Message     string          `json:"message"`
 	Description *string         `json:"description"`
 	Fatal       bool            `json:"fatal"`
+	Walls       helloWalls      `json:"walls"`
+}
+
+// helloWalls is what a child reports in its hello that it applied to itself.
+type helloWalls struct {
+	Seccomp int `json:"seccomp"` // rules installed, 0 = none
 }
 
 // taskFrame is the one frame runwire sends a child.

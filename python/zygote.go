@@ -31,9 +31,12 @@ type zygote struct {
 	cgroups  *taskCgroups  // nil: no per-task pids cgroups
 	ready    chan struct{} // closed on the zygote's "ready"
 	version  string
-	landlock int         // the kernel's Landlock ABI, as the zygote found it
-	spaces   []string    // the namespaces the zygote runs in
-	children chan *child // forked, connected, waiting for a task
+	landlock int // the kernel's Landlock ABI, as the zygote found it
+	seccomp  int // the rules every child must report installed in its hello (0: no filter)
+	// seccompRefused is why the zygote's trial of the filter failed ("" if it held).
+	seccompRefused string
+	spaces         []string    // the namespaces the zygote runs in
+	children       chan *child // forked, connected, waiting for a task
 
 	exitMu sync.Mutex
 	exits  map[int]*exitNote // children whose exit someone waits for
@@ -79,6 +82,17 @@ type zygoteConfig struct {
 	TmpRoot                string   `json:"tmpRoot"`
 	AllowNetwork           bool     `json:"allowNetwork"`
 	Landlock               bool     `json:"landlock"`
+	// Seccomp is the filter every child installs before its hello; nil: none (no program
+	// for this architecture).
+	Seccomp *seccompConfig `json:"seccomp,omitempty"`
+}
+
+// seccompConfig is a compiled SeccompPolicy as the config line carries it: the program as
+// hex (Python decodes it with bytes.fromhex, no module needed) and its rule count, which
+// each child reports back in its hello.
+type seccompConfig struct {
+	Program string `json:"program"`
+	Rules   int    `json:"rules"`
 }
 
 // startZygote writes the runtime, listens for children and starts the zygote; it returns
@@ -105,6 +119,9 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChil
 		ready: make(chan struct{}), children: make(chan *child, maxChildren),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}),
 		pending: map[string]int{}, forked: make(chan struct{}),
+	}
+	if cfg.Seccomp != nil {
+		z.seccomp = cfg.Seccomp.Rules
 	}
 	p, err := spawnZygote(interp, dir, withoutSecrets(environ), cfg.AllowNetwork, log)
 	if err != nil {
@@ -185,7 +202,9 @@ func (z *zygote) readControl(r io.Reader) {
 			Message string `json:"message"`
 			Token   string `json:"token"`
 			Walls   struct {
-				Landlock int `json:"landlock"`
+				Landlock     int    `json:"landlock"`
+				Seccomp      int    `json:"seccomp"`
+				SeccompError string `json:"seccompError"`
 			} `json:"walls"`
 		}
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
@@ -196,6 +215,12 @@ func (z *zygote) readControl(r io.Reader) {
 		case "ready":
 			z.version = m.Version
 			z.landlock = m.Walls.Landlock
+			if z.seccomp > 0 && m.Walls.Seccomp != z.seccomp {
+				z.seccompRefused = m.Walls.SeccompError
+				if z.seccompRefused == "" {
+					z.seccompRefused = fmt.Sprintf("the zygote's trial installed %d rules of %d", m.Walls.Seccomp, z.seccomp)
+				}
+			}
 			close(z.ready)
 		case "forked":
 			z.forkMu.Lock()
@@ -284,6 +309,13 @@ func (z *zygote) admit(conn *net.UnixConn) {
 	hostPID, err := peerPID(conn)
 	if err != nil {
 		z.log.Warn("Could not tell which process a Python child is; dropping it", "error", err.Error())
+		_ = conn.Close()
+		return
+	}
+	if got := hello.Walls.Seccomp; got != z.seccomp {
+		// Weaker than announced (or a filter it was not given): it never gets a task.
+		z.log.Warn("A Python child reported other seccomp rules than it was given; killing it", "rules", got, "expected", z.seccomp)
+		_ = syscall.Kill(hostPID, syscall.SIGKILL)
 		_ = conn.Close()
 		return
 	}

@@ -18,6 +18,7 @@ import printing
 import results
 import rules
 import sandbox
+import seccomp
 import views
 import walls
 from allowlist import Policy
@@ -37,6 +38,7 @@ OWN_MODULES = (
     "results",
     "rules",
     "sandbox",
+    "seccomp",
     "stdlib_names",
     "views",
     "walls",
@@ -78,6 +80,10 @@ class Config:
         self.tmp_root = tmp_root if isinstance(tmp_root, str) and tmp_root else None
         self.allow_network = line.get("allowNetwork") is True
         self.landlock = line.get("landlock") is not False
+        # The filter every child installs before its hello (none: runwire has no program for
+        # this architecture, and its start-up line says so).
+        value = line.get("seccomp")
+        self.seccomp = seccomp.Filter(value) if value is not None else None
         max_prints = line.get("maxPrints")
         self.max_prints = (
             max_prints
@@ -325,7 +331,10 @@ def main(config, prepared, inherited_fds, token):
         walls.cap_processes((config.limits or {}).get("processes"))
         if config.landlock and writable:
             walls.restrict(writable, config.allow_network, prepared.read_paths)
-        channel.send({"type": "hello", "pid": os.getpid(), "token": token})
+        # Last, as nothing of the set-up may need a refused call; a filter that does not
+        # install ends the child here, before its hello.
+        rules = config.seccomp.install() if config.seccomp else 0
+        channel.send({"type": "hello", "pid": os.getpid(), "token": token, "walls": {"seccomp": rules}})
         del token
         task = channel.receive()
     except frames.ChannelClosed:

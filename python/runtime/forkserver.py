@@ -18,6 +18,7 @@ import select
 import sys
 
 import child  # imports the whole runtime
+import seccomp
 import walls
 
 
@@ -220,6 +221,12 @@ def main():
     gc.freeze()  # keep the collector from touching (and un-sharing) the zygote's pages
     walls.trim_heap()
     version = "%d.%d.%d" % sys.version_info[:3]
-    _write_line({"type": "ready", "pid": os.getpid(), "version": version, "walls": walls.probe()})
+    found = walls.probe()
+    if config.seccomp:
+        refused = seccomp.probe(config.seccomp)
+        found["seccomp"] = config.seccomp.rules if refused is None else 0
+        if refused is not None:
+            found["seccompError"] = refused
+    _write_line({"type": "ready", "pid": os.getpid(), "version": version, "walls": found})
     zygote.serve(rest)
 
