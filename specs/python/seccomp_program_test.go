@@ -3,6 +3,8 @@ package python_test
 import (
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -219,6 +221,12 @@ var _ = Describe("The seccomp program", Label("unit"), func() {
 		}
 		Expect(names).To(ContainElement("mknodat"))
 		Expect(names).NotTo(ContainElement("mknod"))
+	})
+
+	It("is the list docs/python-executor.md shows, row for row", func() {
+		doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "python-executor.md"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(doc)).To(ContainSubstring(python.SeccompTable()), "paste python.SeccompTable() into the Seccomp section")
 	})
 
 	It("has no program for another architecture, and says so", func() {
