@@ -148,7 +148,7 @@ func (e *Executor) boot(ctx context.Context) {
 		case <-e.z.ready:
 			if e.z.seccompRefused != "" {
 				// Fail closed: no task runs without the filter the policy gives it.
-				err = fmt.Errorf("the kernel refused the seccomp filter for Python tasks (%s), and runwire runs none without it", e.z.seccompRefused)
+				err = fmt.Errorf("the kernel refused the seccomp filter every Python task must run under (%s)", e.z.seccompRefused)
 				break
 			}
 			err = e.z.fork(e.opts.Prefork)
