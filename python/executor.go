@@ -216,7 +216,7 @@ func (e *Executor) Walls() Walls {
 	case <-e.booted:
 		return e.walls()
 	default:
-		return Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
+		return Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits, SeccompMissing: "Python has not started"}
 	}
 }
 

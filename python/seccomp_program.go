@@ -153,7 +153,8 @@ func (s SeccompProgram) Bytes() []byte {
 // the result depends on the number alone and the kernel (5.11+) caches it per number: an
 // allowed call costs no filter run at all. The kernel fills that cache when the filter is
 // installed, by running the filter once per number: a search keeps that to a few
-// instructions a number (a straight list of tests cost each child ~0.25 ms of CPU here).
+// instructions a number (with a straight list of the 67 tests, installing cost each child
+// about 0.29 ms of CPU here; with the search 0.13 ms, of which a one-instruction filter takes 0.10).
 func (p SeccompPolicy) Program() (SeccompProgram, error) {
 	var arch uint32
 	switch p.Arch {
@@ -239,7 +240,7 @@ func searchTree(rules []compiledRule) ([]bpf.Instruction, error) {
 	if len(lower) > 255 {
 		return nil, fmt.Errorf("seccomp: a branch of %d instructions is too long for a BPF jump", len(lower))
 	}
-	out := []bpf.Instruction{bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: rules[mid].nr, SkipTrue: uint8(len(lower))}}
+	out := []bpf.Instruction{bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: rules[mid].nr, SkipTrue: uint8(len(lower))}} //nolint:gosec // checked above: at most 255
 	out = append(out, lower...)
 	return append(out, upper...), nil
 }
@@ -247,7 +248,7 @@ func searchTree(rules []compiledRule) ([]bpf.Instruction, error) {
 // block is what follows a match of the rule's number: its refusal, or its argument test
 // and both outcomes.
 func (r compiledRule) block() []bpf.Instruction {
-	refused := bpf.RetConstant{Val: seccompRetErrno | uint32(r.errno)}
+	refused := bpf.RetConstant{Val: seccompRetErrno | uint32(r.errno)} //nolint:gosec // EPERM or ENOSYS
 	allow := bpf.RetConstant{Val: seccompRetAllow}
 	t := r.test
 	load := bpf.LoadAbsolute{Off: uint32(offArgs + 8*t.arg), Size: 4} //nolint:gosec // arg is 0..5

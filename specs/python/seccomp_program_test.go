@@ -174,7 +174,7 @@ var _ = Describe("The seccomp program", Label("unit"), func() {
 				for _, family := range []uint64{syscall.AF_UNIX, afInet, afInet6, afNetlink} {
 					Expect(verdict(p, on(a.socket, family))).To(Equal(uint32(retAllow)), "family %d", family)
 				}
-				Expect(len(p.Rules())).To(Equal(len(base.Rules()) - 1))
+				Expect(p.Rules()).To(HaveLen(len(base.Rules()) - 1))
 			})
 
 			It("refuses SysV IPC unless the task has an IPC namespace of its own", func() {
@@ -182,7 +182,7 @@ var _ = Describe("The seccomp program", Label("unit"), func() {
 				p := base
 				p.TaskIPCNamespace = true
 				Expect(verdict(p, on(a.shmget))).To(Equal(uint32(retAllow)))
-				Expect(len(p.Rules())).To(Equal(len(base.Rules()) - 12))
+				Expect(p.Rules()).To(HaveLen(len(base.Rules()) - 12))
 			})
 
 			It("refuses every call of a foreign architecture (i386 on amd64, arm32 on arm64), even one it would allow", func() {
