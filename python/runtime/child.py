@@ -331,8 +331,9 @@ def main(config, prepared, inherited_fds, token):
         walls.cap_processes((config.limits or {}).get("processes"))
         if config.landlock and writable:
             walls.restrict(writable, config.allow_network, prepared.read_paths)
-        # Last, as nothing of the set-up may need a refused call; a filter that does not
-        # install ends the child here, before its hello.
+        # Last, so that nothing of the set-up meets a refused call (the channel to runwire is
+        # connected above: after this no socket() is needed, socket(AF_UNIX) being refused);
+        # a filter that does not install ends the child here, before its hello.
         rules = config.seccomp.install() if config.seccomp else 0
         channel.send({"type": "hello", "pid": os.getpid(), "token": token, "walls": {"seccomp": rules}})
         del token
