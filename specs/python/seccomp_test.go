@@ -38,9 +38,11 @@ var syscallNumbers = map[string]int{
 }
 
 // attackPrelude is what every attack's code starts with: raw system calls through ctypes that
-// raise OSError as os does, and a process of the task's own user to aim at (its own child:
-// to the kernel a sibling task is the same, and the task may not see its siblings' pids).
-func attackPrelude() string {
+// raise OSError as os does, and processes of the task's own user to aim at: its siblings (the
+// zygote's other children, a waiting one at least) where /proc shows them, then its own
+// child. The plain process of the control run aims at its own child only: its siblings are
+// the spec's zygotes.
+func attackPrelude(control bool) string {
 	numbers, err := json.Marshal(syscallNumbers)
 	Expect(err).NotTo(HaveOccurred())
 	return "import ctypes, os, socket, struct\n" +
@@ -56,7 +58,22 @@ func attackPrelude() string {
 		"    r, w = os.pipe()\n    pid = os.fork()\n" +
 		"    if pid == 0:\n        os.close(w)\n        os.read(r, 1)\n        os._exit(0)\n" +
 		"    os.close(r)\n    victims.append(pid)\n    return pid\n" +
+		"def read(path):\n    fd = os.open(path, os.O_RDONLY)\n    try:\n        return os.read(fd, 65536).decode()\n    finally:\n        os.close(fd)\n" +
+		"def field(text, name):\n    for line in text.splitlines():\n        if line.startswith(name + ':'):\n            return line.split()[1:]\n    return []\n" +
+		"def siblings():\n    if " + pyBool(control) + ":\n        return []\n" +
+		"    try:\n        mine = read('/proc/self/status')\n    except OSError:\n        return []\n" +
+		"    out = []\n    for entry in os.listdir('/proc'):\n        if not entry.isdigit() or [entry] == field(mine, 'Pid'):\n            continue\n" +
+		"        try:\n            status = read('/proc/%s/status' % entry)\n        except OSError:\n            continue\n" +
+		"        if field(status, 'PPid') == field(mine, 'PPid'):\n            out.append(int(field(status, 'NSpid')[-1]))\n    return out\n" +
+		"def targets():\n    return siblings() + [victim()]\n" +
 		"tmp = os.environ.get('TMPDIR') or '/tmp'\n"
+}
+
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
 }
 
 // attack is one table entry: code that raises OSError when the call is refused, the errno
@@ -69,11 +86,11 @@ type attack struct {
 }
 
 func (a attack) task() string {
-	return attackPrelude() + a.code + "\nreturn 'not refused'"
+	return attackPrelude(false) + a.code + "\nreturn 'not refused'"
 }
 
 func (a attack) control() string {
-	return attackPrelude() + "try:\n" + indent(a.code) + "\n    print(0)\nexcept OSError as e:\n    print(e.errno)\n" +
+	return attackPrelude(true) + "try:\n" + indent(a.code) + "\n    print(0)\nexcept OSError as e:\n    print(e.errno)\n" +
 		"finally:\n    for pid in victims:\n        os.kill(pid, 9)\n"
 }
 
@@ -122,12 +139,12 @@ var _ = Describe("The seccomp filter", Label("integration", "walls"), func() {
 			Expect(message).To(HavePrefix(refusedBy(a.errno)))
 			p.healthy("T2")
 		},
-		Entry("ptrace(PTRACE_ATTACH) on another process of the task's user",
-			attack{code: "sc('ptrace', " + ptraceAttach + ", victim(), 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
-		Entry("process_vm_readv of another process's memory",
+		Entry("ptrace(PTRACE_ATTACH) on a sibling task's process (or, where /proc hides the siblings, on its own child)",
+			attack{code: "for pid in targets():\n    sc('ptrace', " + ptraceAttach + ", pid, 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+		Entry("process_vm_readv of a sibling's memory (or its own child's)",
 			attack{code: "buf = ctypes.create_string_buffer(8)\n" +
 				"local = (ctypes.c_void_p * 2)(ctypes.addressof(buf), 8)\nremote = (ctypes.c_void_p * 2)(id(os), 8)\n" +
-				"sc('process_vm_readv', victim(), local, 1, remote, 1, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+				"for pid in targets():\n    sc('process_vm_readv', pid, local, 1, remote, 1, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
 		Entry("kcmp of two processes' descriptors",
 			attack{code: "sc('kcmp', os.getpid(), victim(), 0, 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
 		Entry("pidfd_getfd: a descriptor taken out of another process",
