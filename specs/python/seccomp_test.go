@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
@@ -35,6 +36,7 @@ var syscallNumbers = map[string]int{
 	"perf_event_open": unix.SYS_PERF_EVENT_OPEN, "userfaultfd": unix.SYS_USERFAULTFD,
 	"io_uring_setup": unix.SYS_IO_URING_SETUP, "keyctl": unix.SYS_KEYCTL, "add_key": unix.SYS_ADD_KEY,
 	"personality": unix.SYS_PERSONALITY, "shmget": unix.SYS_SHMGET, "shmctl": unix.SYS_SHMCTL,
+	"finit_module": unix.SYS_FINIT_MODULE, "name_to_handle_at": unix.SYS_NAME_TO_HANDLE_AT, "syslog": unix.SYS_SYSLOG,
 }
 
 // attackPrelude is what every attack's code starts with: raw system calls through ctypes that
@@ -77,13 +79,22 @@ func pyBool(b bool) string {
 }
 
 // attack is one table entry: code that raises OSError when the call is refused, the errno
-// the filter answers, and whether an unfiltered process is sure to get another answer (some
+// the filter answers, and when an unfiltered process is sure to get another answer (some
 // calls the kernel itself refuses an unprivileged user, by sysctl or capability).
 type attack struct {
 	code       string
 	errno      unix.Errno
-	controlled bool
+	controlled control
 }
+
+// control says when the unfiltered run of an attack is sure to answer otherwise.
+type control int
+
+const (
+	uncontrolled control = iota // the kernel may refuse it by itself (a sysctl, a capability)
+	controlled                  // for any user
+	asRoot                      // only with the capabilities root has
+)
 
 func (a attack) task() string {
 	return attackPrelude(false) + a.code + "\nreturn 'not refused'"
@@ -129,7 +140,7 @@ var _ = Describe("The seccomp filter", Label("integration", "walls"), func() {
 
 	DescribeTable("refuses the attack, and the task gets an ordinary Python error",
 		func(ctx SpecContext, a attack) {
-			if a.controlled {
+			if a.controlled == controlled || (a.controlled == asRoot && os.Geteuid() == 0) {
 				Expect(unfiltered(ctx, a.control())).NotTo(Equal(int(a.errno)), "without the filter the call answers otherwise")
 			}
 			p := newRig(ctx, stdlib("*")).connection()
@@ -140,55 +151,62 @@ var _ = Describe("The seccomp filter", Label("integration", "walls"), func() {
 			p.healthy("T2")
 		},
 		Entry("ptrace(PTRACE_ATTACH) on a sibling task's process (or, where /proc hides the siblings, on its own child)",
-			attack{code: "for pid in targets():\n    sc('ptrace', " + ptraceAttach + ", pid, 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "for pid in targets():\n    sc('ptrace', " + ptraceAttach + ", pid, 0, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("process_vm_readv of a sibling's memory (or its own child's)",
 			attack{code: "buf = ctypes.create_string_buffer(8)\n" +
 				"local = (ctypes.c_void_p * 2)(ctypes.addressof(buf), 8)\nremote = (ctypes.c_void_p * 2)(id(os), 8)\n" +
-				"for pid in targets():\n    sc('process_vm_readv', pid, local, 1, remote, 1, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+				"for pid in targets():\n    sc('process_vm_readv', pid, local, 1, remote, 1, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("kcmp of two processes' descriptors",
-			attack{code: "sc('kcmp', os.getpid(), victim(), 0, 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sc('kcmp', os.getpid(), victim(), 0, 0, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("pidfd_getfd: a descriptor taken out of another process",
-			attack{code: "sc('pidfd_getfd', sc('pidfd_open', victim(), 0), 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sc('pidfd_getfd', sc('pidfd_open', victim(), 0), 0, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("unshare(CLONE_NEWUSER)",
-			attack{code: "sc('unshare', " + cloneNewUserText + ")", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sc('unshare', " + cloneNewUserText + ")", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("setns",
-			attack{code: "sc('setns', -1, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)), // EBADF unfiltered
+			attack{code: "sc('setns', -1, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)), // EBADF unfiltered
 		Entry("mount",
-			attack{code: "sc('mount', ctypes.c_char_p(b'none'), 1, ctypes.c_char_p(b'tmpfs'), 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)), // EFAULT unfiltered
+			attack{code: "sc('mount', ctypes.c_char_p(b'none'), 1, ctypes.c_char_p(b'tmpfs'), 0, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)), // EFAULT unfiltered
 		Entry("clone with CLONE_NEWUSER, through ctypes",
-			attack{code: "pid = sc('clone', " + cloneNewUserText + " | 17, 0, 0, 0, 0)\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "pid = sc('clone', " + cloneNewUserText + " | 17, 0, 0, 0, 0)\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("clone3, answered ENOSYS so that libc falls back to clone",
-			attack{code: "sc('clone3', 0, 0)", errno: unix.ENOSYS, controlled: true}, SpecTimeout(specTimeout)), // EINVAL unfiltered
+			attack{code: "sc('clone3', 0, 0)", errno: unix.ENOSYS, controlled: controlled}, SpecTimeout(specTimeout)), // EINVAL unfiltered
 		Entry("bpf(BPF_MAP_CREATE)",
 			attack{code: "attr = struct.pack('IIII', 2, 4, 4, 1) + bytes(56)\nsc('bpf', 0, ctypes.c_char_p(attr), len(attr))", errno: unix.EPERM}, SpecTimeout(specTimeout)),
 		Entry("perf_event_open of a software counter on itself",
 			attack{code: "attr = struct.pack('IIQ', 1, 128, 0) + bytes(112)\nsc('perf_event_open', ctypes.c_char_p(attr), 0, -1, -1, 0)", errno: unix.EPERM}, SpecTimeout(specTimeout)),
 		Entry("userfaultfd (user-mode only, which any user may open)",
-			attack{code: "sc('userfaultfd', 1)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sc('userfaultfd', 1)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("io_uring_setup",
 			attack{code: "sc('io_uring_setup', 1, ctypes.create_string_buffer(120))", errno: unix.EPERM}, SpecTimeout(specTimeout)),
 		Entry("keyctl: the session keyring's id",
-			attack{code: "sc('keyctl', 0, -3, 1)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sc('keyctl', 0, -3, 1)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("add_key to the process keyring",
-			attack{code: "sc('add_key', ctypes.c_char_p(b'user'), ctypes.c_char_p(b'runwire-spec'), ctypes.c_char_p(b'x'), 1, -2)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sc('add_key', ctypes.c_char_p(b'user'), ctypes.c_char_p(b'runwire-spec'), ctypes.c_char_p(b'x'), 1, -2)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("setxattr, even a user.* attribute on the task's own file",
-			attack{code: "path = os.path.join(tmp, 'x')\nos.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))\nos.setxattr(path, 'user.runwire', b'1')", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "path = os.path.join(tmp, 'x')\nos.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))\nos.setxattr(path, 'user.runwire', b'1')", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("mknod, even a FIFO in the task's own directory",
-			attack{code: "os.mknod(os.path.join(tmp, 'fifo'), 0o10600)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "os.mknod(os.path.join(tmp, 'fifo'), 0o10600)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("personality(ADDR_NO_RANDOMIZE)",
-			attack{code: "sc('personality', 0x0040000)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sc('personality', 0x0040000)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
+		Entry("finit_module: code loaded into the kernel",
+			attack{code: "sc('finit_module', -1, ctypes.c_char_p(b''), 0)", errno: unix.EPERM, controlled: asRoot}, SpecTimeout(specTimeout)), // EBADF unfiltered as root
+		Entry("name_to_handle_at: the handles open_by_handle_at opens files by, past every directory's permissions",
+			attack{code: "handle = ctypes.create_string_buffer(struct.pack('Ii', 128, 0) + bytes(128))\nmount = ctypes.c_int()\n" +
+				"sc('name_to_handle_at', -100, ctypes.c_char_p(b'/'), handle, ctypes.byref(mount), 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
+		Entry("syslog: the kernel log's size",
+			attack{code: "sc('syslog', 10, 0, 0)", errno: unix.EPERM, controlled: asRoot}, SpecTimeout(specTimeout)),
 		Entry("SysV shmget, where the task has no IPC namespace of its own",
-			attack{code: "sid = sc('shmget', 0, 4096, 0o1600)\nsc('shmctl', sid, 0, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "sid = sc('shmget', 0, 4096, 0o1600)\nsc('shmctl', sid, 0, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("socket(AF_INET)",
-			attack{code: "socket.socket(socket.AF_INET, socket.SOCK_STREAM)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "socket.socket(socket.AF_INET, socket.SOCK_STREAM)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("socket(AF_INET6)",
-			attack{code: "socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("socket(AF_NETLINK): the kernel's routing and nf_tables interfaces",
-			attack{code: "socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 		Entry("socket(AF_PACKET)",
 			attack{code: "socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)", errno: unix.EPERM}, SpecTimeout(specTimeout)),
 		Entry("socket(AF_UNIX): the host's unix sockets are in reach while the task shares the host's mounts",
-			attack{code: "socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)", errno: unix.EPERM, controlled: true}, SpecTimeout(specTimeout)),
+			attack{code: "socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)", errno: unix.EPERM, controlled: controlled}, SpecTimeout(specTimeout)),
 	)
 
 	It("leaves what Python needs: fork, subprocess, threads (clone3 refused, libc falls back to clone) and socketpair", func(ctx SpecContext) {
