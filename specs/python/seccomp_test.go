@@ -68,7 +68,7 @@ func attackPrelude(control bool) string {
 		"        try:\n            status = read('/proc/%s/status' % entry)\n        except OSError:\n            continue\n" +
 		"        if field(status, 'PPid') == field(mine, 'PPid'):\n            out.append(int(field(status, 'NSpid')[-1]))\n    return out\n" +
 		"def targets():\n    return siblings() + [victim()]\n" +
-		"tmp = os.environ.get('TMPDIR') or '/tmp'\n"
+		"import tempfile\ntmp = tempfile.gettempdir()\n"
 }
 
 func pyBool(b bool) string {
