@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,6 +33,12 @@ type Conn struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 
+	turn      chan struct{} // held by the one write in progress (write.go)
+	closing   chan struct{} // closed once Close or Abort has begun
+	closeOnce sync.Once
+	writing   atomic.Bool  // a frame is being written
+	written   atomic.Int64 // bytes handed to the WebSocket so far (counted as each write begins)
+
 	mu  sync.Mutex
 	err error
 }
@@ -49,6 +56,8 @@ func newConn(ws *websocket.Conn, pingInterval time.Duration, maxPayload int64, l
 		inbox:      make(chan BrokerMessage, inboxSize),
 		done:       make(chan struct{}),
 		cancel:     cancel,
+		turn:       make(chan struct{}, 1),
+		closing:    make(chan struct{}),
 	}
 	c.wg.Add(1)
 	go c.read(ctx)
@@ -73,24 +82,16 @@ func (c *Conn) Err() error {
 	return c.err
 }
 
-// Send writes one message as one text frame. Safe to call from many goroutines; frames are
-// never interleaved.
-func (c *Conn) Send(ctx context.Context, m RunnerMessage) error {
-	frame, err := Encode(m)
-	if err != nil {
-		return err
-	}
-	if err := c.ws.Write(ctx, websocket.MessageText, frame); err != nil {
-		return fmt.Errorf("failed to send %s: %w", m.RunnerType(), err)
-	}
-	return nil
-}
-
-// Close ends the connection with 1001 (going away) and the close handshake, which takes at
-// most a few seconds with an unresponsive broker, then waits for the connection's goroutines.
+// Close ends the connection with 1001 (going away) and the close handshake, then waits for
+// the connection's goroutines. Later Sends fail with ErrClosing; a write in progress is let
+// finish first (within its own deadline), so that the close frame follows it instead of
+// cutting it off. The handshake takes at most a few seconds with an unresponsive broker.
 func (c *Conn) Close() {
-	c.fail(errors.New("runner closed the connection"))
-	_ = c.ws.Close(websocket.StatusGoingAway, closeReason)
+	if c.beginClose() {
+		c.fail(errors.New("runner closed the connection"))
+		c.turn <- struct{}{} // held for good: no write comes after the close frame
+		_ = c.ws.Close(websocket.StatusGoingAway, closeReason)
+	}
 	c.cancel()
 	c.wg.Wait()
 }
@@ -98,6 +99,7 @@ func (c *Conn) Close() {
 // Abort ends the connection at once, without a close handshake, and waits for the
 // connection's goroutines.
 func (c *Conn) Abort() {
+	c.beginClose()
 	c.fail(errors.New("runner aborted the connection"))
 	_ = c.ws.CloseNow()
 	c.cancel()
@@ -185,34 +187,5 @@ func (c *Conn) readError(err error) error {
 		return fmt.Errorf("broker dropped the connection: %w", err)
 	default:
 		return fmt.Errorf("failed to read from the broker: %w", err)
-	}
-}
-
-// ping checks the broker's liveness: a ping not answered within one interval ends the
-// connection.
-func (c *Conn) ping(ctx context.Context, interval time.Duration) {
-	defer c.wg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.done:
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, interval)
-			err := c.ws.Ping(pctx)
-			cancel()
-			switch {
-			case err == nil:
-			case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-				c.fail(fmt.Errorf("%w (interval %s)", ErrPongTimeout, interval))
-				_ = c.ws.CloseNow()
-				return
-			default:
-				return // the connection is ending; the reader reports why
-			}
-		}
 	}
 }
