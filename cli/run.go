@@ -57,7 +57,16 @@ func run(ctx context.Context, env Env, args []string) int {
 	}
 
 	executors, closeExecutors := startExecutors(cfg, env.Environ, logger)
-	defer closeExecutors()
+	// A forced exit leaves the executors as they are: closing them waits for the processes
+	// under running tasks, which is what a forced exit must not do. The zygote and its
+	// children die with runwire (PR_SET_PDEATHSIG, and the zygote is the init of their PID
+	// namespace).
+	forced := false
+	defer func() {
+		if !forced {
+			closeExecutors()
+		}
+	}()
 	sd := &shutdown{logger: logger}
 	var onDrain func()
 	if !cfg.AuthToken.IsSet() {
@@ -109,6 +118,9 @@ func run(ctx context.Context, env Env, args []string) int {
 		}
 		srv.Start()
 		defer func() {
+			if forced {
+				return
+			}
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 			defer cancel()
 			_ = srv.Shutdown(sctx)
@@ -120,7 +132,8 @@ func run(ctx context.Context, env Env, args []string) int {
 	done := make(chan error, 1)
 	go func() { done <- machine.Run(ctx) }()
 
-	return wait(env, cfg, logger, sd, done)
+	code, forced = wait(env, cfg, logger, sd, done)
+	return code
 }
 
 // idleShutdownTimeout caps the shutdown after the idle timeout, as n8n's runner does; no task
@@ -132,25 +145,27 @@ const idleShutdownTimeout = 3 * time.Second
 const closeAllowance = 5 * time.Second
 
 // wait follows the machine until Run returns. The first signal starts the graceful shutdown;
-// a second one, or a shutdown that overruns, ends the process at once.
-func wait(env Env, cfg config.Config, logger *slog.Logger, sd *shutdown, done <-chan error) int {
+// a second one, or a shutdown that overruns, ends the process at once: forced is then true,
+// and the caller returns without waiting for anything (the machine, the tasks and the
+// executors are left as they are, for the process's exit to end).
+func wait(env Env, cfg config.Config, logger *slog.Logger, sd *shutdown, done <-chan error) (code int, forced bool) {
 	var deadline <-chan time.Time
 	for {
 		select {
 		case err := <-done:
 			sd.wait()
-			return sd.exitCode(err)
+			return sd.exitCode(err), false
 		case sig := <-env.Signals:
 			if deadline != nil {
 				logger.Warn("Received a second signal, exiting now", "signal", sig.String())
-				return ExitFailure
+				return ExitFailure, true
 			}
 			logger.Info("Received signal, shutting down...", "signal", sig.String())
 			sd.begin(context.Background(), cfg.GracefulShutdownTimeout, false)
 			deadline = time.After(cfg.GracefulShutdownTimeout + closeAllowance)
 		case <-deadline:
 			logger.Error(fmt.Sprintf("Shutdown timed out after %s, forcing exit...", cfg.GracefulShutdownTimeout+closeAllowance))
-			return ExitFailure
+			return ExitFailure, true
 		}
 	}
 }

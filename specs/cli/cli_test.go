@@ -121,16 +121,6 @@ var _ = Describe("runwire run", Label("integration"), func() {
 		Expect(string(p.stdout.Contents())).To(ContainSubstring("Runner stopped"))
 	}, SpecTimeout(15*time.Second))
 
-	It("exits 1 at once on a second signal", func(ctx SpecContext) {
-		b := newBroker()
-		b.HoldUpgrades() // a dial that does not end by itself
-		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken, "N8N_RUNNERS_GRACEFUL_SHUTDOWN_TIMEOUT=60")
-		Eventually(b.Dials).Should(Equal(1))
-		p.signals <- syscall.SIGTERM
-		p.signals <- syscall.SIGINT
-		Expect(p.exitCode()).To(BeElementOf(cli.ExitOK, cli.ExitFailure))
-	}, SpecTimeout(15*time.Second))
-
 	It("exits 3 when the broker refuses the grant token, naming the fix", func(ctx SpecContext) {
 		b := newBroker()
 		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_GRANT_TOKEN=spent-grant-31cd")
