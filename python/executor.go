@@ -322,7 +322,7 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 		}
 	}()
 
-	if err := writeFrame(c.conn, taskFrame{Type: "task", TaskID: task.ID, Settings: task.Settings, SkipAnalysis: analysed}); err != nil {
+	if err := writeTaskFrame(c.conn, taskFrame{Type: "task", TaskID: task.ID, Settings: task.Settings, SkipAnalysis: analysed}); err != nil {
 		return nil, e.crashed(ctx, c)
 	}
 	prints := 0

@@ -6,18 +6,31 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net"
 )
 
-// writeFrame writes v as one frame: a 4-byte big-endian length, then the JSON.
-func writeFrame(w io.Writer, v any) error {
-	body, err := json.Marshal(v)
+// writeTaskFrame writes the task frame without re-encoding the settings, which may be
+// hundreds of MB: they go out as the broker sent them (transport.Decode has checked that they
+// are valid JSON), in one writev with the rest, and are neither copied nor scanned again.
+func writeTaskFrame(w io.Writer, f taskFrame) error {
+	head, err := json.Marshal(struct {
+		Type         string `json:"type"`
+		TaskID       string `json:"taskId"`
+		SkipAnalysis bool   `json:"skipAnalysis"`
+	}{f.Type, f.TaskID, f.SkipAnalysis})
 	if err != nil {
 		return fmt.Errorf("failed to encode a frame for the child: %w", err)
 	}
-	buf := make([]byte, 4+len(body))
-	binary.BigEndian.PutUint32(buf, uint32(len(body))) //nolint:gosec // bounded by maxFrame in practice
-	copy(buf[4:], body)
-	_, err = w.Write(buf)
+	head = append(head[:len(head)-1], `,"settings":`...)
+	n := len(head) + len(f.Settings) + 1
+	if n > math.MaxUint32 {
+		return fmt.Errorf("the task's settings are too large for a child frame (%d bytes)", len(f.Settings))
+	}
+	var size [4]byte
+	binary.BigEndian.PutUint32(size[:], uint32(n)) //nolint:gosec // checked above
+	bufs := net.Buffers{size[:], head, f.Settings, []byte("}")}
+	_, err = bufs.WriteTo(w)
 	return err
 }
 

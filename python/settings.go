@@ -2,6 +2,7 @@ package python
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/runwire/runwire/tasks"
 )
@@ -21,11 +22,19 @@ type settings struct {
 
 // checkSettings refuses settings the child cannot use, naming the field (n8n's Python runner
 // drops such a message silently and leaks the task).
+//
+// Only code and nodeMode are decoded: items (all of n8n's input, maybe hundreds of MB) is
+// found and checked to be a list, not parsed or copied (tasks.Fields).
 func checkSettings(raw json.RawMessage) (settings, error) {
 	var s settings
-	if err := json.Unmarshal(raw, &s); err != nil {
+	f, err := tasks.Fields(raw, "code", "nodeMode", "items")
+	if err == nil {
+		err = errors.Join(unmarshalField(f[0], &s.Code), unmarshalField(f[1], &s.NodeMode))
+	}
+	if err != nil {
 		return s, tasks.SettingsError("settings", "are not a JSON object with code, nodeMode and items")
 	}
+	s.Items = f[2]
 	switch {
 	case s.Code == nil:
 		return s, tasks.SettingsError("code", "is missing")
@@ -39,6 +48,14 @@ func checkSettings(raw json.RawMessage) (settings, error) {
 		return s, tasks.SettingsError("items", "must be a list")
 	}
 	return s, nil
+}
+
+// unmarshalField decodes a field Fields found; an absent one leaves v as it is.
+func unmarshalField(raw json.RawMessage, v any) error {
+	if raw == nil {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
 }
 
 func quote(s string) string {

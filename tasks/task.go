@@ -51,13 +51,29 @@ func newTask(id, typ string, s *session) *task {
 	return &task{id: id, typ: typ, sess: s, done: make(chan struct{}), accepted: time.Now()}
 }
 
-// meta is what n8n puts in every task's settings, whatever its type.
+// meta is what n8n puts in every task's settings, whatever its type. Only the task's own
+// goroutine (run, finish) reads or writes it.
 type meta struct {
 	ContinueOnFail bool   `json:"continueOnFail"`
 	NodeName       string `json:"nodeName"`
 	NodeID         string `json:"nodeId"`
 	WorkflowName   string `json:"workflowName"`
 	WorkflowID     string `json:"workflowId"`
+}
+
+// parseMeta reads meta's fields from the settings, best effort: a field that is missing or
+// of a wrong type keeps its zero value. Only those fields are decoded (see Fields).
+func parseMeta(settings json.RawMessage) meta {
+	var md meta
+	f, err := Fields(settings, "continueOnFail", "nodeName", "nodeId", "workflowName", "workflowId")
+	if err != nil {
+		return md
+	}
+	_ = json.Unmarshal(f[0], &md.ContinueOnFail)
+	for i, s := range []*string{&md.NodeName, &md.NodeID, &md.WorkflowName, &md.WorkflowID} {
+		_ = json.Unmarshal(f[i+1], s)
+	}
+	return md
 }
 
 // removeLocked takes t out of the table, once; it reports whether this call did.
@@ -97,7 +113,8 @@ func (m *Manager) settings(msg transport.TaskSettings) {
 	t.settingsTimer.Stop()
 	t.state = running
 	t.started = time.Now()
-	_ = json.Unmarshal(msg.Settings, &t.meta) // best effort: a wrong type leaves the zero value
+	// Nothing of the settings is parsed here: they may be hundreds of MB, and m.mu (and the
+	// connection's listen goroutine) must not wait for that. The task's own goroutine does.
 	ctx, cancel := context.WithCancelCause(context.Background())
 	t.cancelRun = cancel
 	t.timeoutTimer = time.AfterFunc(m.opts.TaskTimeout, func() { m.abortTask(t, errTimedOut) })
@@ -112,6 +129,7 @@ func (m *Manager) settings(msg transport.TaskSettings) {
 // run executes one task and reports it.
 func (m *Manager) run(ctx context.Context, ex Executor, t *task, settings json.RawMessage) {
 	defer m.wg.Done()
+	t.meta = parseMeta(settings) // only this goroutine uses meta
 	result, err := ex.Execute(ctx, Task{ID: t.id, Type: t.typ, Settings: settings}, console{m: m, t: t})
 	m.finish(t, result, err)
 }

@@ -38,6 +38,8 @@ type Conn struct {
 	closeOnce sync.Once
 	writing   atomic.Bool  // a frame is being written
 	written   atomic.Int64 // bytes handed to the WebSocket so far (counted as each write begins)
+	received  atomic.Int64 // bytes of messages read so far (counted as they arrive)
+	decoding  atomic.Bool  // the reader is decoding a message
 
 	mu  sync.Mutex
 	err error
@@ -144,7 +146,7 @@ func (c *Conn) read(ctx context.Context) {
 	defer close(c.done)
 	defer close(c.inbox)
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		typ, data, err := c.readMessage(ctx)
 		if err != nil {
 			c.fail(c.readError(err))
 			_ = c.ws.CloseNow()
@@ -154,7 +156,9 @@ func (c *Conn) read(ctx context.Context) {
 			c.logger.Warn("Skipped a binary frame from the broker", "size", len(data))
 			continue
 		}
+		c.decoding.Store(true)
 		m, err := Decode(data)
+		c.decoding.Store(false)
 		if err != nil {
 			c.logger.Warn("Skipped a broker message that could not be decoded", "type", decodedType(err), "size", len(data), "error", err)
 			continue
@@ -166,6 +170,29 @@ func (c *Conn) read(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// readMessage is websocket.Conn.Read, counting the message's bytes as they arrive: while a
+// big message comes in, the broker's pongs queue behind it, and the pinger must see that
+// the broker is still sending (ping.go).
+func (c *Conn) readMessage(ctx context.Context) (websocket.MessageType, []byte, error) {
+	typ, r, err := c.ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := io.ReadAll(countingReader{r: r, n: &c.received})
+	return typ, data, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (cr countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	cr.n.Add(int64(n))
+	return n, err
 }
 
 func decodedType(err error) string {

@@ -14,9 +14,11 @@ var errPongLate = errors.New("pong late")
 // ping checks the broker's liveness, once per interval: a ping not answered in time ends the
 // connection with ErrPongTimeout. "In time" is one interval, plus what a broker reading
 // 1 MiB/s needs to read what runwire wrote before the ping (writePerMiB, the rate the write
-// deadline assumes too): a big result to a broker that reads slowly is not a lost pong,
-// since the ping's frame, and the broker's reading of it, queue behind that data. A broker
-// that stops reading altogether is caught by the write's own deadline.
+// deadline assumes too), plus as long as the broker's own message keeps arriving or is being
+// decoded. So a big result to a broker that reads slowly, or a big task from the broker, is
+// not a lost pong: the ping's frame, or the broker's pong, queues behind that data. A broker
+// that stops reading is caught by the write's own deadline, and one that stops sending in the
+// middle of a message by the pong, one interval after the last byte came.
 func (c *Conn) ping(ctx context.Context, interval time.Duration) {
 	defer c.wg.Done()
 	t := time.NewTicker(interval)
@@ -53,7 +55,8 @@ func (c *Conn) ping(ctx context.Context, interval time.Duration) {
 
 // pingOnce sends one ping and waits for its pong; late is true when the pong did not come
 // within the budget: interval, plus writePerMiB for every MiB written since answered (more
-// is added while writes go on meanwhile; none expires while one is in progress).
+// is added while writes go on meanwhile), and it never expires while a write is in progress,
+// a message is being decoded, or bytes of one came in during the last interval.
 func (c *Conn) pingOnce(ctx context.Context, interval time.Duration, answered int64) (late bool, err error) {
 	start := time.Now()
 	pctx, cancel := context.WithCancelCause(ctx)
@@ -67,13 +70,16 @@ func (c *Conn) pingOnce(ctx context.Context, interval time.Duration, answered in
 		defer close(watched)
 		t := time.NewTimer(interval)
 		defer t.Stop()
+		read := c.received.Load()
 		for {
 			select {
 			case <-pctx.Done():
 				return
 			case <-t.C:
 			}
-			if left := budget() - time.Since(start); left > 0 || c.writing.Load() {
+			arriving := c.received.Load() != read
+			read = c.received.Load()
+			if left := budget() - time.Since(start); left > 0 || arriving || c.writing.Load() || c.decoding.Load() {
 				t.Reset(max(left, interval))
 				continue
 			}

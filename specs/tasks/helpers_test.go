@@ -48,32 +48,41 @@ type rig struct {
 }
 
 // setup adjusts the rig's options before it starts.
-type setup func(t *tasks.Options, f *fsm.Options)
+type setup func(t *tasks.Options, f *fsm.Options, d *transport.Dialer)
 
-func withMax(n int) setup { return func(t *tasks.Options, _ *fsm.Options) { t.MaxConcurrency = n } }
+func withMax(n int) setup {
+	return func(t *tasks.Options, _ *fsm.Options, _ *transport.Dialer) { t.MaxConcurrency = n }
+}
 
 func withOfferInterval(d time.Duration) setup {
-	return func(t *tasks.Options, _ *fsm.Options) { t.OfferInterval = d }
+	return func(t *tasks.Options, _ *fsm.Options, _ *transport.Dialer) { t.OfferInterval = d }
 }
 
 func withOfferValidity(validity, jitter time.Duration) setup {
-	return func(t *tasks.Options, _ *fsm.Options) { t.OfferValidity, t.OfferJitter = validity, jitter }
+	return func(t *tasks.Options, _ *fsm.Options, _ *transport.Dialer) {
+		t.OfferValidity, t.OfferJitter = validity, jitter
+	}
 }
 
 func withSettingsTimeout(d time.Duration) setup {
-	return func(t *tasks.Options, _ *fsm.Options) { t.SettingsTimeout = d }
+	return func(t *tasks.Options, _ *fsm.Options, _ *transport.Dialer) { t.SettingsTimeout = d }
 }
 
 func withTaskTimeout(d time.Duration) setup {
-	return func(t *tasks.Options, _ *fsm.Options) { t.TaskTimeout = d }
+	return func(t *tasks.Options, _ *fsm.Options, _ *transport.Dialer) { t.TaskTimeout = d }
 }
 
 func withExecutor(typ string, e tasks.Executor) setup {
-	return func(t *tasks.Options, _ *fsm.Options) { t.Executors[typ] = e }
+	return func(t *tasks.Options, _ *fsm.Options, _ *transport.Dialer) { t.Executors[typ] = e }
+}
+
+// withMaxPayload sets the connection's read limit (N8N_RUNNERS_MAX_PAYLOAD); the rig's is 1 MiB.
+func withMaxPayload(n int64) setup {
+	return func(_ *tasks.Options, _ *fsm.Options, d *transport.Dialer) { d.MaxPayload = n }
 }
 
 func withIdleTimeout(d time.Duration) setup {
-	return func(_ *tasks.Options, f *fsm.Options) { f.IdleTimeout = d }
+	return func(_ *tasks.Options, f *fsm.Options, _ *transport.Dialer) { f.IdleTimeout = d }
 }
 
 // newRig starts the stack with spec timings: max 3 and an offer pass every 20 ms. The
@@ -99,8 +108,17 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 		Backoff: fsm.Exponential{Initial: 10 * time.Millisecond, Max: 40 * time.Millisecond, Multiplier: 2},
 		Logger:  logger,
 	}
+	d := &transport.Dialer{
+		BrokerURI:        b.URL(),
+		RunnerID:         transport.NewID(),
+		AuthToken:        authToken,
+		MaxPayload:       1 << 20,
+		PingInterval:     time.Second,
+		HandshakeTimeout: 2 * time.Second,
+		Logger:           logger,
+	}
 	for _, s := range setups {
-		s(&topts, &fopts)
+		s(&topts, &fopts, d)
 	}
 	r.max = topts.MaxConcurrency
 	if fopts.IdleTimeout > 0 {
@@ -115,15 +133,6 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	mgr, err := tasks.New(topts)
 	Expect(err).NotTo(HaveOccurred())
 	r.mgr = mgr
-	d := &transport.Dialer{
-		BrokerURI:        b.URL(),
-		RunnerID:         transport.NewID(),
-		AuthToken:        authToken,
-		MaxPayload:       1 << 20,
-		PingInterval:     time.Second,
-		HandshakeTimeout: 2 * time.Second,
-		Logger:           logger,
-	}
 	fopts.Dialer = fsm.TransportDialer(d)
 	fopts.Handler = mgr
 	fopts.TaskTypes = mgr.TaskTypes()
