@@ -136,7 +136,7 @@ func (e *Executor) boot(ctx context.Context) {
 		e.z, err = startZygote(interp, e.opts.Environ, zygoteConfig{
 			StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 			BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
-			Limits: limits, MaxPrints: maxPrints, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
+			Limits: limits, MaxPrints: maxPrints, MaxPayload: e.opts.MaxPayload, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
 			Seccomp: e.seccompFilter(),
 		}, e.opts.MaxConcurrency+e.opts.Prefork, cg, e.log)
 		if err != nil && cg != nil {
@@ -328,8 +328,18 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 	prints := 0
 	for {
 		body, err := readFrame(c.conn, e.opts.MaxPayload)
-		if err != nil {
+		var big *frameTooBigError
+		switch {
+		case errors.As(err, &big) && big.print:
+			e.log.Warn("A Python task broke the print cap; it is stopped", "task_id", task.ID, "size", big.size)
+			return nil, &tasks.Error{Message: fmt.Sprintf("The task sent a print() of %d bytes, over runwire's cap of %d: its Python process did not keep to the protocol", big.size, big.limit), Description: ptr("")}
+		case errors.As(err, &big):
+			return nil, &tasks.Error{Message: fmt.Sprintf("The task's output is too large to send: %d bytes, more than the broker accepts (N8N_RUNNERS_MAX_PAYLOAD is %d bytes)", big.size, big.limit), Description: ptr("")}
+		case err != nil:
 			return nil, e.crashed(ctx, c)
+		}
+		if result, ok := resultOf(body); ok {
+			return result, nil // the frame's own bytes: no copy
 		}
 		var f childFrame
 		if err := json.Unmarshal(body, &f); err != nil {

@@ -1,6 +1,7 @@
 package python
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,32 @@ func writeTaskFrame(w io.Writer, f taskFrame) error {
 	return err
 }
 
-// readFrame reads one frame of at most limit bytes.
+// printFrameMax bounds a print frame: PRINT_MAX (python/runtime/printing.py, 256 KiB) of
+// text, each byte of which JSON may write as six, and room for the frame around it. A child
+// that keeps to the protocol never comes near it.
+const printFrameMax = 6*(256<<10) + 4096
+
+// printHead is how every print frame starts (frames.encode keeps the key order).
+var printHead = []byte(`{"type":"print"`)
+
+// frameTooBigError is a frame refused by its length alone, before it is read: over
+// N8N_RUNNERS_MAX_PAYLOAD, or a print frame over printFrameMax.
+type frameTooBigError struct {
+	size, limit int64
+	print       bool
+}
+
+func (e *frameTooBigError) Error() string {
+	if e.print {
+		return fmt.Sprintf("child sent a print frame of %d bytes, over the cap of %d", e.size, e.limit)
+	}
+	return fmt.Sprintf("child sent a frame of %d bytes, over the limit of %d (N8N_RUNNERS_MAX_PAYLOAD)", e.size, e.limit)
+}
+
+// readFrame reads one frame of at most limit bytes, and a print frame of at most
+// printFrameMax: runwire holds one frame of a task's output at a time, and never more than
+// the broker would accept or the child's caps allow. A bigger frame is refused from its
+// length (and, for print, its first bytes) with a *frameTooBigError, before its body is read.
 func readFrame(r io.Reader, limit int64) ([]byte, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
@@ -45,13 +71,38 @@ func readFrame(r io.Reader, limit int64) ([]byte, error) {
 		return nil, errors.New("child sent an empty frame")
 	}
 	if n > limit {
-		return nil, fmt.Errorf("child sent a frame of %d bytes, over the limit of %d (N8N_RUNNERS_MAX_PAYLOAD)", n, limit)
+		return nil, &frameTooBigError{size: n, limit: limit}
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
+	body := make([]byte, 0, min(n, int64(len(printHead))))
+	if n > printFrameMax {
+		body = body[:len(printHead)]
+		if _, err := io.ReadFull(r, body); err != nil {
+			return nil, err
+		}
+		if bytes.Equal(body, printHead) {
+			return nil, &frameTooBigError{size: n, limit: printFrameMax, print: true}
+		}
+	}
+	full := make([]byte, n)
+	copy(full, body)
+	if _, err := io.ReadFull(r, full[len(body):]); err != nil {
 		return nil, err
 	}
-	return body, nil
+	return full, nil
+}
+
+// resultHead is how a result frame starts (python/runtime/results.py).
+var resultHead = []byte(`{"type":"result","result":`)
+
+// resultOf finds the result in a result frame without copying it: the frame is the result
+// between resultHead and "}". ok is false for any other shape, which then takes the general
+// decode.
+func resultOf(body []byte) (result json.RawMessage, ok bool) {
+	if !bytes.HasPrefix(body, resultHead) || body[len(body)-1] != '}' {
+		return nil, false
+	}
+	result = body[len(resultHead) : len(body)-1]
+	return result, json.Valid(result)
 }
 
 // childFrame is any frame a child sends; Type says which fields are set.

@@ -79,6 +79,7 @@ type zygoteConfig struct {
 	AllowTransitiveImports bool     `json:"allowTransitiveImports"`
 	Limits                 Limits   `json:"limits"`
 	MaxPrints              int      `json:"maxPrints"`
+	MaxPayload             int64    `json:"maxPayload"` // N8N_RUNNERS_MAX_PAYLOAD: the child refuses a result the broker would
 	TmpRoot                string   `json:"tmpRoot"`
 	AllowNetwork           bool     `json:"allowNetwork"`
 	Landlock               bool     `json:"landlock"`

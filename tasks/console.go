@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/runwire/runwire/transport"
 )
@@ -31,5 +32,11 @@ func (c console) Print(args ...string) {
 	c.t.calls = append(c.t.calls, id)
 	c.m.mu.Unlock()
 	s := c.t.sess
-	_ = s.link.Send(s.ctx, transport.RPC{CallID: id, TaskID: c.t.id, Name: "logNodeOutput", Params: params})
+	err = s.link.Send(s.ctx, transport.RPC{CallID: id, TaskID: c.t.id, Name: "logNodeOutput", Params: params})
+	if big := (*transport.FrameTooBigError)(nil); errors.As(err, &big) {
+		// Not sent (the broker would close the connection, losing every task on it): the
+		// task fails instead, naming the setting.
+		c.m.log.Warn("Task "+c.t.id+": "+big.Error(), "task_id", c.t.id)
+		c.m.abortTask(c.t, tooLarge(big))
+	}
 }

@@ -156,7 +156,15 @@ func (m *Manager) finish(t *task, result json.RawMessage, err error) {
 		return
 	}
 	msg := m.terminal(t, result, err, abort)
-	if serr := s.link.Send(s.ctx, msg); serr != nil {
+	serr := s.link.Send(s.ctx, msg)
+	if big := (*transport.FrameTooBigError)(nil); errors.As(serr, &big) {
+		// Never sent: the broker would have closed the connection, and lost every other
+		// task on it with this one. This task fails instead, saying why.
+		m.log.Warn("Task "+t.id+": "+big.Error(), "task_id", t.id)
+		msg = m.terminal(t, nil, tooLarge(big), nil)
+		serr = s.link.Send(s.ctx, msg)
+	}
+	if serr != nil {
 		m.log.Warn("Could not report task "+t.id+": "+serr.Error(), "task_id", t.id)
 		return
 	}
@@ -179,6 +187,7 @@ func (m *Manager) terminal(t *task, result json.RawMessage, err error, abort err
 		fail = &Error{Message: MessageCancelled}
 	case errors.Is(abort, errTimedOut):
 		fail = &Error{Message: TimeoutMessage(m.opts.TaskTimeout), Description: ptr("")}
+	case errors.As(abort, &fail): // its output was too large to send (console)
 	case err == nil:
 		if len(result) == 0 {
 			result = json.RawMessage("null")
@@ -268,6 +277,21 @@ func TimeoutMessage(d time.Duration) string {
 		return "Task execution timed out after " + strconv.FormatInt(int64(secs), 10) + " " + unit
 	}
 	return fmt.Sprintf("Task execution timed out after %g seconds", secs)
+}
+
+// tooLarge is the failure of a task one of whose messages the broker would refuse.
+func tooLarge(e *transport.FrameTooBigError) *Error {
+	what := "The result"
+	switch e.Type {
+	case transport.TypeTaskError:
+		what = "The task's error"
+	case transport.TypeRPC:
+		what = "A print()"
+	}
+	return &Error{
+		Message:     fmt.Sprintf("%s is too large to send: %d bytes, more than the broker accepts (N8N_RUNNERS_MAX_PAYLOAD is %d bytes)", what, e.Size, e.Limit),
+		Description: ptr(""),
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

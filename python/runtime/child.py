@@ -84,6 +84,12 @@ class Config:
         # this architecture, and its start-up line says so).
         value = line.get("seccomp")
         self.seccomp = seccomp.Filter(value) if value is not None else None
+        max_payload = line.get("maxPayload")
+        self.max_payload = (
+            max_payload
+            if isinstance(max_payload, int) and not isinstance(max_payload, bool) and max_payload > 0
+            else results.MAX_PAYLOAD_DEFAULT
+        )
         max_prints = line.get("maxPrints")
         self.max_prints = (
             max_prints
@@ -270,7 +276,7 @@ class Task:
                 scope["_query"] = query
                 exec(compiled, scope)
                 output = scope[rules.OUTPUT_KEY]
-            parts = results.result_frame(output)
+            parts = results.result_frame(output, self.config.max_payload)
         except results.NotJSON as refused:
             self.fail(refused.message, refused.description)
             return

@@ -6,7 +6,14 @@ Each call becomes one entry: a list with one string per argument -
   anything else                JSON (", " and ": " separators, non-ASCII kept, str() for
                                values JSON does not know)
   not encodable even so        [Circular <type name>]
-Entries are streamed to runwire as they happen (up to the limit; the rest are counted for
+Output is capped in bytes (UTF-8 of the text as shown), well below N8N_RUNNERS_MAX_PAYLOAD's
+default and far above what n8n's editor shows (its first 100 entries):
+  PRINT_MAX        256 KiB per print() call, over all its arguments
+  TASK_PRINT_MAX   1 MiB per task, over all its print() calls
+The argument that crosses a cap is cut there and ends with TRUNCATED; the arguments after it
+show only TRUNCATED. A print() that comes once the task's cap is used up is not sent, and is
+counted in the truncation entry like one past the entry limit (maxPrints).
+Entries are streamed to runwire as they happen (up to the limits; the rest are counted for
 the truncation entry), and each call is echoed as a `[user code] ...` line on stderr (runwire's
 debug log; an echo longer than one atomic pipe write is cut short there, nowhere else).
 """
@@ -21,10 +28,62 @@ _ECHO_CUT = b"... [echo truncated]\n"
 
 _to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode  # default separators
 
+PRINT_MAX = 256 << 10
+TASK_PRINT_MAX = 1 << 20
+TRUNCATED = "... [truncated]"
 
-def format_args(args):
+
+def _size(text):
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _cut(text, budget):
+    """The longest start of text whose UTF-8 is at most budget bytes."""
+    if len(text) > budget:
+        text = text[:budget]  # a character is at least one byte
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= budget:
+        return text
+    for end in range(budget, max(budget - 4, -1), -1):  # not inside a character
+        try:
+            return data[:end].decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            continue
+    return ""
+
+
+def _fit(shown, budget):
+    """shown within budget bytes; returns it and the bytes it takes."""
+    out = []
+    used = 0
+    for text in shown:
+        if used >= budget:
+            out.append(TRUNCATED)
+            continue
+        size = _size(text)
+        if used + size <= budget:
+            out.append(text)
+            used += size
+            continue
+        cut = _cut(text, budget - used)
+        out.append(cut + TRUNCATED)
+        used = budget
+    return out, used
+
+
+def format_args(args, budget=PRINT_MAX):
+    """The entry for one print() call, at most budget bytes of text (plus the markers)."""
+    return format_entry(args, budget)[0]
+
+
+def format_entry(args, budget):
+    """format_args, and the bytes of text the entry takes (markers not counted)."""
     shown = []
     for arg in args:
+        if isinstance(arg, str):
+            # Cut before quoting: a 300 MB string is not copied whole.
+            shown.append("'%s'" % (arg if len(arg) <= budget else arg[: budget + 1]))
+            continue
         try:
             encoded = _to_json(arg)
         except Exception:
@@ -39,7 +98,7 @@ def format_args(args):
             shown.append("[Circular %s]" % (arg.get("__type__", "Object"),))
         else:
             shown.append(encoded)
-    return shown
+    return _fit(shown, budget)
 
 
 def truncation_entry(dropped):
@@ -47,28 +106,36 @@ def truncation_entry(dropped):
 
 
 class Recorder:
-    """Called with each print()'s arguments. `send(entry)` streams one entry."""
+    """Called with each print()'s arguments. `send(entry)` streams one entry: at most `limit`
+    of them, and at most TASK_PRINT_MAX bytes in all."""
 
-    __slots__ = ("send", "limit", "count")
+    __slots__ = ("send", "limit", "count", "sent", "left")
 
     def __init__(self, send, limit):
         self.send = send
         self.limit = limit
         self.count = 0
+        self.sent = 0
+        self.left = TASK_PRINT_MAX
 
     def __call__(self, args):
-        entry = format_args(args)
+        # Formatted even when it is not sent: a failing repr() propagates, as in n8n.
+        budget = min(PRINT_MAX, self.left) if self.sent < self.limit else 0
+        entry, used = format_entry(args, budget)
         self.count += 1
-        if self.count <= self.limit:
+        if budget > 0:
+            self.sent += 1
+            self.left -= used
             self.send(entry)
-        line = " ".join(["[user code]"] + [str(arg) for arg in args]) + "\n"
+        # Each argument cut first: the echo keeps _ECHO_MAX bytes anyway.
+        line = " ".join(["[user code]"] + [str(arg)[:_ECHO_MAX] for arg in args]) + "\n"
         data = line.encode("utf-8", "backslashreplace")
         if len(data) > _ECHO_MAX:
             data = data[: _ECHO_MAX - len(_ECHO_CUT)] + _ECHO_CUT
         _write_bytes(2, data)
 
     def dropped(self):
-        return max(0, self.count - self.limit)
+        return self.count - self.sent
 
 
 def _write_stderr(text):

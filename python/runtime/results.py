@@ -13,6 +13,13 @@ _to_json = json.JSONEncoder(
 
 _RESULT_HEAD = b'{"type":"result","result":'
 
+# What runner:taskdone adds around the result on its way to the broker
+# ({"type":"runner:taskdone","taskId":"…","data":{"result":…}}), with room to spare: a result
+# within max_payload minus this is never refused by runwire or the broker.
+ENVELOPE = 256
+
+MAX_PAYLOAD_DEFAULT = 1 << 30  # n8n's default N8N_RUNNERS_MAX_PAYLOAD
+
 
 class NotJSON(Exception):
     """The result cannot be sent as JSON; carries the message and description to report."""
@@ -40,17 +47,18 @@ def per_item_output(returned, index):
     return item
 
 
-def result_frame(result):
-    """The result frame's body, as parts to send in order. Raises NotJSON for NaN/Infinity or an oversized
-    result; any other failure (circular reference, a failing __str__, text that is not
-    valid Unicode) propagates as n8n lets it: as the task's error."""
+def result_frame(result, max_payload=MAX_PAYLOAD_DEFAULT):
+    """The result frame's body, as parts to send in order. Raises NotJSON for NaN/Infinity or a
+    result the broker would refuse (over N8N_RUNNERS_MAX_PAYLOAD, max_payload, once wrapped in
+    runner:taskdone): the child says so at once, naming the setting, rather than sending it for
+    runwire to refuse. Any other failure (circular reference, a failing __str__, text that is
+    not valid Unicode) propagates as n8n lets it: as the task's error."""
     try:
         body = _to_json(result).encode("utf-8")
     except ValueError as error:
         if str(error).startswith("Out of range float values"):
             raise NotJSON(rules.MSG_NAN_RESULT, rules.DESC_NAN_RESULT) from None
         raise
-    size = len(_RESULT_HEAD) + len(body) + 1
-    if size > frames.MAX_FRAME:
-        raise NotJSON(rules.MSG_RESULT_TOO_LARGE.format(size=size), "")
+    if len(body) + ENVELOPE > max_payload or len(_RESULT_HEAD) + len(body) + 1 > frames.MAX_FRAME:
+        raise NotJSON(rules.MSG_RESULT_TOO_LARGE.format(size=len(body), limit=max_payload), "")
     return (_RESULT_HEAD, body, b"}")

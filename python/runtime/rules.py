@@ -197,6 +197,9 @@ DESC_NAN_RESULT = (
     "JSON has no NaN, Infinity or -Infinity. Replace such values (for example with None "
     "or a string) before returning them."
 )
-MSG_RESULT_TOO_LARGE = "The result is too large to send ({size} bytes; the limit is 4 GiB)"
+MSG_RESULT_TOO_LARGE = (
+    "The result is too large to send: {size} bytes, more than the broker accepts"
+    " (N8N_RUNNERS_MAX_PAYLOAD is {limit} bytes)"
+)
 MSG_BAD_SETTINGS = "Invalid task settings: {problem}"
 MSG_INTERNAL = "Internal error in runwire's Python executor: {problem}"

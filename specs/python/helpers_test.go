@@ -65,6 +65,7 @@ type rigSetup struct {
 	taskTimeout time.Duration
 	log         io.Writer     // also gets runwire's log
 	idleRelease time.Duration // python.Options.IdleRelease; 0 leaves the default
+	brokerLimit int64         // the broker's largest accepted message; 0 leaves support's 1 MiB
 }
 
 type setup func(*rigSetup)
@@ -82,6 +83,15 @@ func withTaskTimeout(d time.Duration) setup { return func(s *rigSetup) { s.taskT
 // withIdleRelease sets how long the executor waits, idle, before it returns free memory to
 // the operating system (runwire's default is 1 s).
 func withIdleRelease(d time.Duration) setup { return func(s *rigSetup) { s.idleRelease = d } }
+
+// withPayloadLimit sets N8N_RUNNERS_MAX_PAYLOAD, and makes the broker accept no more, as n8n's
+// does (it closes the connection with 1009 past it).
+func withPayloadLimit(n int64) setup {
+	return func(s *rigSetup) {
+		s.env = append(s.env, fmt.Sprintf("N8N_RUNNERS_MAX_PAYLOAD=%d", n))
+		s.brokerLimit = n
+	}
+}
 
 // withLog sends a copy of runwire's log to w.
 func withLog(w io.Writer) setup { return func(s *rigSetup) { s.log = w } }
@@ -113,6 +123,9 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	Expect(err).NotTo(HaveOccurred())
 	b := support.NewBroker(authToken, tap)
 	DeferCleanup(b.Close)
+	if s.brokerLimit > 0 {
+		b.SetReadLimit(s.brokerLimit)
+	}
 
 	environ := append(hostEnviron(),
 		"N8N_RUNNERS_AUTH_TOKEN="+authToken,

@@ -43,6 +43,7 @@ type Broker struct {
 	authStatus    int  // forced /runners/auth status, 0 = normal
 	upgradeStatus int  // forced upgrade status, 0 = normal
 	skipInfo      bool // accept, then close before broker:inforequest
+	readLimit     int64
 	hold          chan struct{}
 	dials         int
 	authRequests  int
@@ -60,6 +61,7 @@ func NewBroker(authToken string, listener net.Listener) *Broker {
 		AuthToken:  authToken,
 		grants:     map[string]bool{},
 		registered: make(chan *BrokerConn, 64),
+		readLimit:  1 << 20,
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -115,6 +117,11 @@ func (b *Broker) SetAuthStatus(code int) { b.mu.Lock(); b.authStatus = code; b.m
 
 // SetUpgradeStatus forces the upgrade to answer code (0 restores normal behaviour).
 func (b *Broker) SetUpgradeStatus(code int) { b.mu.Lock(); b.upgradeStatus = code; b.mu.Unlock() }
+
+// SetReadLimit sets the largest message the broker accepts on later connections (n8n's
+// N8N_RUNNERS_MAX_PAYLOAD; 1 MiB unless set). A larger one makes it close the connection with
+// 1009, as n8n's broker does.
+func (b *Broker) SetReadLimit(n int64) { b.mu.Lock(); b.readLimit = n; b.mu.Unlock() }
 
 // SetSkipInfoRequest makes accepted connections close before broker:inforequest.
 func (b *Broker) SetSkipInfoRequest(on bool) { b.mu.Lock(); b.skipInfo = on; b.mu.Unlock() }
@@ -174,7 +181,7 @@ func (b *Broker) handleAuth(w http.ResponseWriter, r *http.Request) {
 func (b *Broker) handleWS(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.dials++
-	hold, forced, refusal, skip := b.hold, b.upgradeStatus, b.refusal, b.skipInfo
+	hold, forced, refusal, skip, limit := b.hold, b.upgradeStatus, b.refusal, b.skipInfo, b.readLimit
 	b.mu.Unlock()
 	if hold != nil {
 		select {
@@ -207,7 +214,7 @@ func (b *Broker) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	ws.SetReadLimit(1 << 20)
+	ws.SetReadLimit(limit)
 	if !valid || skip {
 		// n8n 2.1: the pipeline after the upgrade refuses with a close that has no code.
 		_ = ws.Close(websocket.StatusNoStatusRcvd, "")
