@@ -83,4 +83,20 @@ var _ = Describe("Output bounds", Label("integration"), func() {
 		// 100,000 × 3 bytes is over 256 KiB: cut on a character boundary.
 		Expect(o.prints[1]).To(Equal([]any{"'" + strings.Repeat("€", (printMax-1)/3) + truncated}))
 	}, SpecTimeout(specTimeout))
+
+	// Code that reaches the OS can write any frame it likes on its channel to runwire: the
+	// caps are the child's, so runwire checks them too, before it reads such a frame.
+	It("stops a task whose process writes a print frame over the cap itself", func(ctx SpecContext) {
+		p := newRig(ctx, stdlib("*")).connection()
+		o := p.runCode("FORGER", "import os\n"+
+			"fd = next(int(n) for n in os.listdir('/proc/self/fd') if os.readlink('/proc/self/fd/' + n).startswith('socket:'))\n"+
+			"body = b'{\"type\":\"print\",\"args\":[\"' + b'z' * 3_000_000 + b'\"]}'\n"+
+			"data = len(body).to_bytes(4, 'big') + body\n"+
+			"while data:\n    data = data[os.write(fd, data):]\n"+
+			"return []")
+		message, _, _ := errorOf(o.terminal)
+		Expect(message).To(Equal("The task sent a print() of 3000028 bytes, over runwire's cap of 1576960: its Python process did not keep to the protocol"))
+		Expect(o.prints).To(BeEmpty(), "nothing of it reached the broker")
+		p.healthy("AFTER")
+	}, SpecTimeout(specTimeout))
 })
