@@ -82,7 +82,7 @@ def format_entry(args, budget):
     for arg in args:
         if isinstance(arg, str):
             # Cut before quoting: a 300 MB string is not copied whole.
-            shown.append("'%s'" % (arg if len(arg) <= budget else arg[: budget + 1]))
+            shown.append(f"'{arg if len(arg) <= budget else arg[: budget + 1]}'")
             continue
         try:
             encoded = _to_json(arg)
