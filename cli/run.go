@@ -57,14 +57,20 @@ func run(ctx context.Context, env Env, args []string) int {
 	}
 
 	executors, closeExecutors := startExecutors(cfg, env.Environ, logger)
-	// A forced exit leaves the executors as they are: closing them waits for the processes
-	// under running tasks, which is what a forced exit must not do. The zygote and its
-	// children die with runwire (PR_SET_PDEATHSIG, and the zygote is the init of their PID
-	// namespace).
+	// A forced exit does not close the executors: closing waits for the processes under
+	// running tasks, which is what a forced exit must not do. It kills them instead, which
+	// waits for nothing (and the zygote and its children die with runwire anyway:
+	// PR_SET_PDEATHSIG, and the zygote is the init of their PID namespace).
 	forced := false
 	defer func() {
 		if !forced {
 			closeExecutors()
+			return
+		}
+		for _, ex := range executors {
+			if k, ok := ex.(interface{ Kill() }); ok {
+				k.Kill() // at once: the processes, and the tasks' files on disk
+			}
 		}
 	}()
 	sd := &shutdown{logger: logger}

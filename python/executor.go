@@ -275,6 +275,21 @@ func (e *Executor) Close() {
 	e.wg.Wait()
 }
 
+// Kill is Close for a forced exit: it SIGKILLs the zygote (and so every task process, in its
+// PID namespace) and removes the runtime directory, with the tasks' temp files, without
+// waiting for tasks, processes or goroutines. The executor is unusable afterwards. An
+// executor still booting is left to die with runwire (PR_SET_PDEATHSIG).
+func (e *Executor) Kill() {
+	select {
+	case <-e.booted:
+	default:
+		return
+	}
+	if e.z != nil {
+		e.z.kill()
+	}
+}
+
 // Execute implements tasks.Executor.
 func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.Console) (json.RawMessage, error) {
 	e.idle.begin()

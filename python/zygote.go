@@ -412,6 +412,13 @@ func peerPID(conn *net.UnixConn) (int, error) {
 }
 
 // close ends the zygote and every child still waiting, and removes the runtime directory.
+// kill ends the zygote's process group at once and removes the runtime directory; it waits
+// for nothing (a forced exit).
+func (z *zygote) kill() {
+	_ = syscall.Kill(-z.cmd.Process.Pid, syscall.SIGKILL)
+	_ = os.RemoveAll(z.dir)
+}
+
 func (z *zygote) close() {
 	z.ctlMu.Lock()
 	_ = z.ctl.Close() // the zygote exits when its stdin closes

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +28,7 @@ var _ = Describe("A forced exit (the runwire binary)", Ordered, Label("integrati
 		DeferCleanup(gexec.CleanupBuildArtifacts)
 	})
 
-	It("exits 1 at once on a second signal while a task ignores SIGTERM, and leaves no Python process", func(ctx SpecContext) {
+	It("exits 1 at once on a second signal while a task ignores SIGTERM, and leaves no Python process or file", func(ctx SpecContext) {
 		if _, err := exec.LookPath("python3"); err != nil {
 			Skip("needs python3 on PATH: " + err.Error())
 		}
@@ -57,6 +58,16 @@ var _ = Describe("A forced exit (the runwire binary)", Ordered, Label("integrati
 		in.Await("the task's print: it runs and ignores SIGTERM", support.IsType("runner:rpc"))
 		tree := descendants(s.Command.Process.Pid)
 		Expect(tree).NotTo(BeEmpty(), "the zygote and the task's process")
+		runtimeDir := ""
+		for _, pid := range tree {
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			for _, arg := range strings.Split(string(cmdline), "\x00") {
+				if strings.HasSuffix(arg, "/zygote.py") {
+					runtimeDir = filepath.Dir(arg)
+				}
+			}
+		}
+		Expect(runtimeDir).To(BeADirectory(), "the zygote runs from runwire's runtime directory")
 
 		Expect(s.Command.Process.Signal(syscall.SIGTERM)).To(Succeed())
 		Eventually(s.Out).Should(gbytes.Say("Received signal, shutting down"))
@@ -65,6 +76,7 @@ var _ = Describe("A forced exit (the runwire binary)", Ordered, Label("integrati
 		// Well within the 60 s grace, so only the forced exit can end it in time.
 		Eventually(s).WithTimeout(5 * time.Second).Should(gexec.Exit(1))
 		Expect(string(s.Out.Contents())).To(ContainSubstring("Received a second signal, exiting now"))
+		Expect(runtimeDir).NotTo(BeAnExistingFile(), "the runtime directory, with the task's temp files, is removed")
 		for _, pid := range tree {
 			Eventually(ctx, func() bool { return gone(pid) }).WithTimeout(10*time.Second).
 				Should(BeTrue(), "process %d (of runwire's tree) is gone", pid)
