@@ -392,38 +392,49 @@ func Encode(m RunnerMessage) ([]byte, error) {
 }
 
 func encodeTaskDone(m TaskDone) ([]byte, error) {
+	head, tail, err := taskDoneParts(m)
+	if err != nil {
+		return nil, err
+	}
+	result := m.Data.Result
+	if len(result) == 0 {
+		result = json.RawMessage("null")
+	}
+	b := make([]byte, 0, len(head)+len(result)+len(tail))
+	return append(append(append(b, head...), result...), tail...), nil
+}
+
+// taskDoneParts is runner:taskdone without its result: what comes before it and after it.
+// Send writes a big result between them as it is, without copying it into one frame.
+func taskDoneParts(m TaskDone) (head, tail []byte, err error) {
 	d := m.Data
 	if err := checkRaw(TypeTaskDone, "data.result", d.Result, 0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkRaw(TypeTaskDone, "data.staticData", d.StaticData, '{'); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b := begin(TypeTaskDone, len(m.TaskID)+len(d.Result)+len(d.StaticData)+32*len(d.CustomData)+64)
-	b = appendString(b, "taskId", m.TaskID)
-	b = append(b, `,"data":{"result":`...)
-	if len(d.Result) == 0 {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, d.Result...)
-	}
+	head = begin(TypeTaskDone, len(m.TaskID)+32)
+	head = appendString(head, "taskId", m.TaskID)
+	head = append(head, `,"data":{"result":`...)
+	tail = make([]byte, 0, len(d.StaticData)+32*len(d.CustomData)+16)
 	if len(d.CustomData) > 0 {
-		b = appendKey(b, "customData")
-		b = append(b, '{')
+		tail = appendKey(tail, "customData")
+		tail = append(tail, '{')
 		for i, k := range slices.Sorted(maps.Keys(d.CustomData)) {
 			if i > 0 {
-				b = append(b, ',')
+				tail = append(tail, ',')
 			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONString(b, d.CustomData[k])
+			tail = appendJSONString(tail, k)
+			tail = append(tail, ':')
+			tail = appendJSONString(tail, d.CustomData[k])
 		}
-		b = append(b, '}')
+		tail = append(tail, '}')
 	}
 	if len(d.StaticData) > 0 {
-		b = appendRaw(b, "staticData", d.StaticData, "")
+		tail = appendRaw(tail, "staticData", d.StaticData, "")
 	}
-	return append(b, '}', '}'), nil
+	return head, append(tail, '}', '}'), nil
 }
 
 // checkRaw validates a non-empty raw payload: valid JSON and, unless shape is 0, starting

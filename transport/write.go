@@ -52,21 +52,43 @@ func writeTimeout(size int) time.Duration {
 // never tears the connection down. A message larger than N8N_RUNNERS_MAX_PAYLOAD is refused
 // with a *FrameTooBigError before anything is written.
 func (c *Conn) Send(ctx context.Context, m RunnerMessage) error {
-	frame, err := Encode(m)
+	parts, err := encodeParts(m)
 	if err != nil {
 		return err
 	}
-	if c.maxPayload > 0 && int64(len(frame)) > c.maxPayload {
-		return &FrameTooBigError{Type: m.RunnerType(), Size: len(frame), Limit: c.maxPayload}
+	size := 0
+	for _, p := range parts {
+		size += len(p)
 	}
-	if err := c.write(ctx, frame); err != nil {
+	if c.maxPayload > 0 && int64(size) > c.maxPayload {
+		return &FrameTooBigError{Type: m.RunnerType(), Size: size, Limit: c.maxPayload}
+	}
+	if err := c.write(ctx, size, parts); err != nil {
 		return fmt.Errorf("failed to send %s: %w", m.RunnerType(), err)
 	}
 	return nil
 }
 
-// write takes the write turn, then writes frame under its own deadline.
-func (c *Conn) write(ctx context.Context, frame []byte) error {
+// streamAt is the size from which a task's result is not copied into its frame: the message
+// goes out in fragments, the result's bytes as they are.
+const streamAt = 1 << 20
+
+// encodeParts is Encode, as the parts of one message: a big result stays out of the copy.
+func encodeParts(m RunnerMessage) ([][]byte, error) {
+	if d, ok := m.(TaskDone); ok && len(d.Data.Result) >= streamAt {
+		head, tail, err := taskDoneParts(d)
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{head, d.Data.Result, tail}, nil
+	}
+	frame, err := Encode(m)
+	return [][]byte{frame}, err
+}
+
+// write takes the write turn, then writes the message (its parts as one message, in
+// fragments) under its own deadline.
+func (c *Conn) write(ctx context.Context, size int, parts [][]byte) error {
 	select {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -80,12 +102,25 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 		return ErrClosing
 	default:
 	}
-	c.written.Add(int64(len(frame)))
+	c.written.Add(int64(size))
 	c.writing.Store(true)
 	defer c.writing.Store(false)
-	wctx, cancel := context.WithTimeout(context.Background(), writeTimeout(len(frame)))
+	wctx, cancel := context.WithTimeout(context.Background(), writeTimeout(size))
 	defer cancel()
-	return c.ws.Write(wctx, websocket.MessageText, frame)
+	if len(parts) == 1 {
+		return c.ws.Write(wctx, websocket.MessageText, parts[0])
+	}
+	w, err := c.ws.Writer(wctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			_ = w.Close()
+			return err
+		}
+	}
+	return w.Close()
 }
 
 // beginClose makes later Sends fail with ErrClosing; it reports whether this call did.

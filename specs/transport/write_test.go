@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -108,13 +109,14 @@ var _ = Describe("Writes", Label("integration"), func() {
 
 	It("does not take a slow big write for a lost pong", func(ctx SpecContext) {
 		url, frames, begun := slowBroker(readSlowly)
-		c := dialSlow(ctx, url, 20*time.Millisecond, 64<<20)
-		// About half a second for this broker to read: some 25 ping intervals.
-		Expect(c.Send(ctx, bigResult(3<<20))).To(Succeed())
+		// 100 ms: short against the write, long enough that a loaded machine answers in time.
+		c := dialSlow(ctx, url, 100*time.Millisecond, 64<<20)
+		// About a second for this broker to read: some 10 ping intervals.
+		Expect(c.Send(ctx, bigResult(6<<20))).To(Succeed(), func() string { return fmt.Sprint("the connection: ", c.Err()) })
 		Eventually(ctx, begun).Should(Receive())
 		var got string
 		Eventually(ctx, frames).Should(Receive(&got))
-		Expect(len(got)).To(BeNumerically(">", 3<<20))
+		Expect(len(got)).To(BeNumerically(">", 6<<20))
 		Expect(c.Send(ctx, transport.TaskAccepted{TaskID: "after"})).To(Succeed())
 		Eventually(ctx, frames).Should(Receive(Equal(`{"type":"runner:taskaccepted","taskId":"after"}`)))
 		Consistently(c.Done()).WithTimeout(200*time.Millisecond).ShouldNot(BeClosed(), "pings go on being answered")
@@ -126,13 +128,16 @@ var _ = Describe("Writes", Label("integration"), func() {
 		c := dialSlow(ctx, url, time.Second, 64<<20)
 		sctx, cancel := context.WithCancel(ctx)
 		sent := make(chan error, 1)
-		go func() { sent <- c.Send(sctx, bigResult(16<<20)) }() // more than the socket buffers hold
+		msg := bigResult(16 << 20) // more than the socket buffers hold
+		go func() { sent <- c.Send(sctx, msg) }()
 		Eventually(ctx, begun).Should(Receive(), "the broker has begun reading the big frame")
 		cancel()
 		Eventually(ctx, sent).Should(Receive(Succeed()), "a write once begun is finished")
 		var got string
 		Eventually(ctx, frames).Should(Receive(&got))
-		Expect(len(got)).To(BeNumerically(">", 16<<20), "the whole frame")
+		want, err := transport.Encode(msg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got == string(want)).To(BeTrue(), "the whole message, as Encode writes it (sent in fragments, the result not copied)")
 		Expect(c.Send(ctx, transport.TaskAccepted{TaskID: "after"})).To(Succeed())
 		Eventually(ctx, frames).Should(Receive(Equal(`{"type":"runner:taskaccepted","taskId":"after"}`)))
 		Expect(c.Err()).NotTo(HaveOccurred())
