@@ -137,7 +137,7 @@ var _ = Describe("Writes", Label("integration"), func() {
 		Eventually(ctx, frames).Should(Receive(&got))
 		want, err := transport.Encode(msg)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(got == string(want)).To(BeTrue(), "the whole message, as Encode writes it (sent in fragments, the result not copied)")
+		Expect(got).To(Equal(string(want)), "the whole message, as Encode writes it (sent in fragments, the result not copied)")
 		Expect(c.Send(ctx, transport.TaskAccepted{TaskID: "after"})).To(Succeed())
 		Eventually(ctx, frames).Should(Receive(Equal(`{"type":"runner:taskaccepted","taskId":"after"}`)))
 		Expect(c.Err()).NotTo(HaveOccurred())
