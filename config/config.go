@@ -129,6 +129,10 @@ type Python struct {
 	Processes int64 `koanf:"processes"`
 	// Network is "deny" (the default: tasks get no network) or "allow".
 	Network string `koanf:"network"`
+	// Unavailable is what runwire does while Python cannot run tasks: "fail" (the default:
+	// it goes on offering python tasks and answers each at once with the reason) or
+	// "withdraw" (it stops offering them until Python runs again).
+	Unavailable string `koanf:"unavailable"`
 }
 
 // Default returns the built-in defaults: n8n's Python runner defaults for
@@ -177,6 +181,7 @@ func Default() Config {
 			FileSizeBytes: 100 << 20,
 			Processes:     64,
 			Network:       "deny",
+			Unavailable:   "fail",
 		},
 		PingInterval:     30 * time.Second,
 		HandshakeTimeout: 10 * time.Second,

@@ -120,6 +120,9 @@ func validate(c Config, origin map[string]string) []error {
 	if c.Python.Network != "deny" && c.Python.Network != "allow" {
 		v.fail("python.network", "RUNWIRE_PYTHON_NETWORK must be deny or allow, got %q", c.Python.Network)
 	}
+	if c.Python.Unavailable != "fail" && c.Python.Unavailable != "withdraw" {
+		v.fail("python.unavailable", "RUNWIRE_UNAVAILABLE must be fail or withdraw, got %q", c.Python.Unavailable)
+	}
 	if c.SettingsTimeout <= 0 {
 		v.fail("settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT must be greater than 0, got %s", c.SettingsTimeout)
 	}

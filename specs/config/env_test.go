@@ -104,6 +104,7 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "RUNWIRE_PYTHON_FILE_SIZE_BYTES", "1024", python, withPython(func(p *config.Python) { p.FileSizeBytes = 1024 })),
 		Entry(nil, "RUNWIRE_PYTHON_PROCESSES", "5", python, withPython(func(p *config.Python) { p.Processes = 5 })),
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK", "allow", python, withPython(func(p *config.Python) { p.Network = "allow" })),
+		Entry(nil, "RUNWIRE_UNAVAILABLE", "withdraw", python, withPython(func(p *config.Python) { p.Unavailable = "withdraw" })),
 	)
 
 	It("reads n8n's bool rule the other way too: only true is true", func() {

@@ -49,6 +49,7 @@ python:
   file_size_bytes: 1048576
   processes: 8
   network: allow
+  unavailable: withdraw
 `
 
 var _ = Describe("The YAML config file", func() {
@@ -79,7 +80,7 @@ var _ = Describe("The YAML config file", func() {
 			PingInterval:     10 * time.Second,
 			HandshakeTimeout: 3 * time.Second,
 			SettingsTimeout:  4 * time.Second,
-			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, Processes: 8, Network: "allow"},
+			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, Processes: 8, Network: "allow", Unavailable: "withdraw"},
 			File:             p,
 		}))
 	})

@@ -68,6 +68,7 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "RUNWIRE_PYTHON_PREFORK=0", "RUNWIRE_PYTHON_PREFORK", "at least 1"),
 		Entry(nil, "RUNWIRE_PYTHON_MEMORY_BYTES=-1", "RUNWIRE_PYTHON_MEMORY_BYTES", "0 (no cap) or more"),
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK=open", "RUNWIRE_PYTHON_NETWORK", "deny or allow"),
+		Entry(nil, "RUNWIRE_UNAVAILABLE=queue", "RUNWIRE_UNAVAILABLE", "fail or withdraw"),
 	)
 
 	DescribeTable("accepts the boundaries",
