@@ -26,6 +26,7 @@ func OptionsFrom(cfg config.Config, environ []string, logger *slog.Logger) Optio
 			Processes:     cfg.Python.Processes,
 		},
 		AllowNetwork:   cfg.Python.Network == "allow",
+		Withdraw:       cfg.Python.Unavailable == "withdraw",
 		MaxPayload:     cfg.MaxPayload,
 		Prefork:        cfg.Python.Prefork,
 		MaxConcurrency: cfg.MaxConcurrency,

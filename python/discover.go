@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ func Discover(ctx context.Context, configured string) (Interpreter, error) {
 	}
 	path, err := exec.LookPath(name)
 	if err != nil {
-		return Interpreter{}, fmt.Errorf("no Python interpreter: %s: %w", setting, err)
+		return Interpreter{}, lookupError(configured, err)
 	}
 	const probe = "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"
 	cmd := exec.CommandContext(ctx, path, "-I", "-c", probe) //nolint:gosec // the interpreter is the configured one
@@ -50,6 +51,21 @@ func Discover(ctx context.Context, configured string) (Interpreter, error) {
 		return Interpreter{}, fmt.Errorf("the Python interpreter %s (%s): %w", in.Path, setting, err)
 	}
 	return in, nil
+}
+
+// lookupError words a failed lookup as a setting to fix: "RUNWIRE_PYTHON=/opt/py/bin/python3
+// does not exist".
+func lookupError(configured string, err error) error {
+	switch {
+	case configured == "":
+		return fmt.Errorf("python3 is not on PATH; install Python %d.%d or newer, or set RUNWIRE_PYTHON to one: %w", MinVersion[0], MinVersion[1], err)
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("RUNWIRE_PYTHON=%s does not exist", configured)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("RUNWIRE_PYTHON=%s is not executable", configured)
+	default:
+		return fmt.Errorf("RUNWIRE_PYTHON=%s cannot be used: %w", configured, err)
+	}
 }
 
 func checkVersion(v string) error {

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -55,7 +54,13 @@ type Options struct {
 	// before runwire returns its free heap memory to the operating system; 0 means 1 s, a
 	// negative value never.
 	IdleRelease time.Duration
-	Logger      *slog.Logger
+	// Restart is how the supervisor restarts a zygote that ended.
+	Restart Restart
+	// Withdraw stops the offers of python tasks while the executor is Unavailable
+	// (RUNWIRE_UNAVAILABLE=withdraw); by default they go on, and each task is answered at
+	// once with the reason.
+	Withdraw bool
+	Logger   *slog.Logger
 }
 
 // n8n's messages for a child that ends without a result.
@@ -67,22 +72,30 @@ const (
 	cacheSize   = 500
 )
 
-// Executor runs "python" tasks. Start it once; it boots in the background (finding the
-// interpreter, warming the zygote) so that runwire registers without waiting, and a task that
-// arrives first waits for it. Safe for concurrent use.
+// Executor runs "python" tasks. Start it once; its supervisor goroutine boots it in the
+// background (finding the interpreter, warming the zygote) so that runwire registers without
+// waiting, restarts the zygote whenever it ends, and says why when it cannot (see State). A
+// task that arrives while the zygote starts waits for it. Safe for concurrent use.
 type Executor struct {
 	opts  Options
 	log   *slog.Logger
 	cache *analysisCache
 	idle  *idleRelease
-
-	booted  chan struct{} // closed when boot has finished, either way
-	failed  atomic.Bool
-	bootErr error
-	z       *zygote
-	interp  Interpreter
-	// seccompMissing is why tasks have no seccomp filter, when they have none.
+	// seccomp is the compiled filter for every zygote's config line; nil (and the reason in
+	// seccompMissing) when there is no program for this architecture.
+	seccomp        *seccompConfig
 	seccompMissing string
+
+	booted   chan struct{} // closed when the first attempt has ended, either way
+	bootOnce sync.Once
+
+	mu      sync.Mutex
+	state   State
+	z       *zygote // the zygote tasks use; nil unless Running
+	last    *zygote // the latest zygote that ran, for Walls and Kill
+	reason  error   // why Unavailable
+	changed chan struct{}
+	interp  Interpreter
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -105,71 +118,16 @@ func Start(opts Options) *Executor {
 	if opts.IdleRelease == 0 {
 		opts.IdleRelease = defaultIdleRelease
 	}
+	opts.Restart = opts.Restart.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Executor{
 		opts: opts, log: opts.Logger, cache: newAnalysisCache(cacheSize), booted: make(chan struct{}), cancel: cancel,
-		idle: &idleRelease{after: opts.IdleRelease, log: opts.Logger},
+		idle: &idleRelease{after: opts.IdleRelease, log: opts.Logger}, changed: make(chan struct{}),
 	}
+	e.seccomp = e.seccompFilter()
 	e.wg.Add(1)
-	go e.boot(ctx)
+	go e.supervise(ctx)
 	return e
-}
-
-func (e *Executor) boot(ctx context.Context) {
-	defer e.wg.Done()
-	defer close(e.booted)
-	start := time.Now()
-	interp, err := Discover(ctx, e.opts.Interpreter)
-	if err == nil {
-		e.interp = interp
-		cg, cgErr := newTaskCgroups(e.opts.Limits.Processes)
-		if cgErr != nil {
-			e.log.Debug("No per-task pids cgroups", "reason", cgErr.Error())
-		}
-		limits := e.opts.Limits
-		if os.Getuid() == 0 {
-			// RLIMIT_NPROC never binds root (the kernel exempts its processes, in any user
-			// namespace), so the children need not count the user's processes to set it;
-			// the pids cgroup, where there is one, is the cap.
-			limits.Processes = 0
-		}
-		e.z, err = startZygote(interp, e.opts.Environ, zygoteConfig{
-			StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
-			BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
-			Limits: limits, MaxPrints: maxPrints, MaxPayload: e.opts.MaxPayload, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
-			Seccomp: e.seccompFilter(),
-		}, e.opts.MaxConcurrency+e.opts.Prefork, cg, e.log)
-		if err != nil && cg != nil {
-			cg.close()
-		}
-	}
-	if err == nil {
-		select {
-		case <-e.z.ready:
-			if e.z.seccompRefused != "" {
-				// Fail closed: no task runs without the filter the policy gives it.
-				err = fmt.Errorf("the kernel refused the seccomp filter every Python task must run under (%s)", e.z.seccompRefused)
-				break
-			}
-			err = e.z.fork(e.opts.Prefork)
-		case <-e.z.exited:
-			err = errors.New("the Python zygote exited during start-up (its stderr is in the debug log)")
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-	}
-	if err != nil {
-		e.bootErr = err
-		e.failed.Store(true)
-		if ctx.Err() == nil {
-			e.log.Error("Python tasks are unavailable, runwire offers none: " + err.Error())
-		}
-		return
-	}
-	e.log.Info("Python executor ready", "python", interp.Path, "version", interp.Version, "prefork", e.opts.Prefork,
-		"boot", time.Since(start).Round(time.Millisecond).String())
-	e.log.Info("Python task isolation in force: " + e.walls().String())
-	e.idle.idle() // what booting (and runwire's own start) left behind
 }
 
 // Walls says which isolation walls are in force around tasks.
@@ -210,26 +168,22 @@ func (w Walls) String() string {
 		ns, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
 }
 
-// Walls reports the isolation in force; it is meaningful once Ready has returned nil.
-func (e *Executor) Walls() Walls {
-	select {
-	case <-e.booted:
-		return e.walls()
-	default:
-		return Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits, SeccompMissing: "Python has not started"}
-	}
-}
+// Walls reports the isolation in force around the latest zygote that ran; it is meaningful
+// once Ready has returned nil.
+func (e *Executor) Walls() Walls { return e.walls() }
 
-// walls is Walls for the booting goroutine, or once booted is closed.
 func (e *Executor) walls() Walls {
 	w := Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
 	w.SeccompMissing = "Python has not started"
-	if e.z != nil {
-		w.Namespaces, w.Landlock, w.Cgroups = e.z.spaces, e.z.landlock, e.z.cgroups != nil
-		w.Network = e.opts.AllowNetwork || !slices.Contains(e.z.spaces, "net")
-		w.Seccomp, w.SeccompMissing = e.z.seccomp, e.seccompMissing
-		if e.z.seccompRefused != "" {
-			w.Seccomp, w.SeccompMissing = 0, "the kernel refused it: "+e.z.seccompRefused
+	e.mu.Lock()
+	z := e.last
+	e.mu.Unlock()
+	if z != nil {
+		w.Namespaces, w.Landlock, w.Cgroups = z.spaces, z.landlock, z.cgroups != nil
+		w.Network = e.opts.AllowNetwork || !slices.Contains(z.spaces, "net")
+		w.Seccomp, w.SeccompMissing = z.seccomp, e.seccompMissing
+		if z.seccompRefused != "" {
+			w.Seccomp, w.SeccompMissing = 0, "the kernel refused it: "+z.seccompRefused
 		}
 		if w.Seccomp > 0 {
 			w.SeccompGroups = seccompGroups(taskSeccompPolicy(e.opts.AllowNetwork).Rules())
@@ -250,43 +204,73 @@ func (e *Executor) seccompFilter() *seccompConfig {
 	return &seccompConfig{Program: hex.EncodeToString(prog.Bytes()), Rules: prog.Rules}
 }
 
-// Available is false once booting has failed: the task manager then offers no python tasks.
-func (e *Executor) Available() bool { return !e.failed.Load() }
+// Available says whether the task manager should offer python tasks. By default always: a
+// task that cannot run is answered at once with the reason, and one that arrives while the
+// zygote starts waits for it. With Options.Withdraw (RUNWIRE_UNAVAILABLE=withdraw) only while a
+// zygote runs, so that the broker gives the tasks to other runners meanwhile.
+func (e *Executor) Available() bool {
+	if !e.opts.Withdraw {
+		return true
+	}
+	st, _ := e.State()
+	return st == Running
+}
 
-// Ready blocks until the executor has booted, and says whether it can run tasks.
+// Ready blocks until the first start has ended, and says whether the executor can run tasks
+// now (nil) or why not.
 func (e *Executor) Ready(ctx context.Context) error {
 	select {
 	case <-e.booted:
-		return e.bootErr
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	switch st, reason := e.State(); st {
+	case Running:
+		return nil
+	case Unavailable:
+		return reason
+	default:
+		return errors.New("Python is " + st.String()) //nolint:staticcheck // a sentence
+	}
 }
 
-// Close stops the zygote and every waiting child and removes the runtime directory. Tasks
-// must have ended first (the task manager's Wait).
+// Close stops the supervisor, the zygote and every waiting child and removes the runtime
+// directory. Tasks must have ended first (the task manager's Wait).
 func (e *Executor) Close() {
 	e.cancel()
-	<-e.booted
-	e.idle.close()
-	if e.z != nil {
-		e.z.close()
-	}
 	e.wg.Wait()
+	e.idle.close()
 }
 
 // Kill is Close for a forced exit: it SIGKILLs the zygote (and so every task process, in its
 // PID namespace) and removes the runtime directory, with the tasks' temp files, without
-// waiting for tasks, processes or goroutines. The executor is unusable afterwards. An
-// executor still booting is left to die with runwire (PR_SET_PDEATHSIG).
+// waiting for tasks, processes or goroutines. The executor is unusable afterwards. A zygote
+// still starting is left to die with runwire (PR_SET_PDEATHSIG).
 func (e *Executor) Kill() {
-	select {
-	case <-e.booted:
-	default:
-		return
+	e.cancel() // no zygote after this one
+	e.mu.Lock()
+	z := e.last
+	e.mu.Unlock()
+	if z != nil {
+		z.kill()
 	}
-	if e.z != nil {
-		e.z.kill()
+}
+
+// child waits for a zygote and takes a child from its pool; a zygote that ends meanwhile is
+// replaced by the supervisor, and the wait goes on with the next one.
+func (e *Executor) child(ctx context.Context) (*zygote, *child, error) {
+	var stale *zygote
+	for {
+		z, err := e.current(ctx, stale)
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := z.take(ctx)
+		if errors.Is(err, errZygoteExited) {
+			stale = z
+			continue
+		}
+		return z, c, err
 	}
 }
 
@@ -303,25 +287,23 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 	if violation != nil {
 		return nil, violation
 	}
-	if err := e.Ready(ctx); err != nil {
-		return nil, fmt.Errorf("Python is not available: %w", err) //nolint:staticcheck // n8n shows this to the user: a sentence
-	}
-	c, err := e.z.take(ctx)
+	z, c, err := e.child(ctx)
 	if err != nil {
+		var un *UnavailableError
+		if errors.As(err, &un) {
+			return nil, &tasks.Error{Message: un.Error(), Description: ptr("")}
+		}
 		return nil, err
 	}
-	// The pool gave one up: fork its replacement now, off the task's path.
-	if err := e.z.fork(1); err != nil {
-		e.log.Warn("Could not ask the Python zygote for a new child: " + err.Error())
-	}
 	defer func() {
+		z.served.Add(1)
 		_ = c.conn.Close()
 		if c.cgroup != "" {
 			// Whatever the task left behind, setsid or not, goes with its cgroup.
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				e.z.cgroups.sweep(c.cgroup)
+				z.cgroups.sweep(c.cgroup)
 			}()
 		}
 	}()
@@ -329,7 +311,7 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 	stopped := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(stopped)
-		e.z.terminate(c)
+		z.terminate(c)
 	})
 	defer func() {
 		if !stop() {
@@ -338,7 +320,7 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 	}()
 
 	if err := writeTaskFrame(c.conn, taskFrame{Type: "task", TaskID: task.ID, Settings: task.Settings, SkipAnalysis: analysed}); err != nil {
-		return nil, e.crashed(ctx, c)
+		return nil, e.crashed(ctx, z, c)
 	}
 	prints := 0
 	for {
@@ -351,7 +333,7 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 		case errors.As(err, &big):
 			return nil, &tasks.Error{Message: fmt.Sprintf("The task's output is too large to send: %d bytes, more than the broker accepts (N8N_RUNNERS_MAX_PAYLOAD is %d bytes)", big.size, big.limit), Description: ptr("")}
 		case err != nil:
-			return nil, e.crashed(ctx, c)
+			return nil, e.crashed(ctx, z, c)
 		}
 		if result, ok := resultOf(body); ok {
 			return result, nil // the frame's own bytes: no copy
@@ -377,6 +359,11 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 			}
 			return f.Result, nil
 		case "error":
+			if f.Message == "" {
+				// A child that escaped its language sandbox, or a runtime bug: never a
+				// failure without words (child.py words every exception itself).
+				f.Message = "The task failed without an error message"
+			}
 			te := &tasks.Error{Message: f.Message, Description: f.Description, Fatal: f.Fatal}
 			if f.Fatal && f.Message == "Security violations detected" {
 				e.cache.store(key, te)
@@ -387,13 +374,18 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 }
 
 // crashed explains a child that ended without a result, by how it ended.
-func (e *Executor) crashed(ctx context.Context, c *child) error {
+func (e *Executor) crashed(ctx context.Context, z *zygote, c *child) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx) // the task manager reports why it stopped the task
 	}
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
 	select {
 	case <-c.exit.done:
-	case <-time.After(2 * time.Second):
+	case <-z.exited:
+		// The zygote is the init of the tasks' PID namespace: its end ended the task.
+		return &tasks.Error{Message: fmt.Sprintf("The Python process was %s while the task ran; runwire is starting a new one", z.exitReason()), Description: ptr("")}
+	case <-t.C:
 		return &tasks.Error{Message: msgNoRead, Description: ptr("")}
 	}
 	switch code := c.exit.code; {
@@ -403,9 +395,27 @@ func (e *Executor) crashed(ctx context.Context, c *child) error {
 		return &tasks.Error{Message: fmt.Sprintf("Task used more than %d seconds of CPU time (RUNWIRE_PYTHON_CPU_SECONDS)", e.opts.Limits.CPUSeconds), Description: ptr("")}
 	case code == 0:
 		return &tasks.Error{Message: msgNoResult, Description: ptr("")}
+	case code < 0:
+		sig := syscall.Signal(-code)
+		return &tasks.Error{Message: fmt.Sprintf("Task subprocess exited with code %d (killed by signal %d, %s)", code, -code, signalName(sig)), Description: ptr("")}
 	default:
 		return &tasks.Error{Message: fmt.Sprintf("Task subprocess exited with code %d", code), Description: ptr("")}
 	}
+}
+
+// signalName is a signal's conventional name and what it means: "SIGSEGV: segmentation fault".
+func signalName(sig syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGSEGV: "SIGSEGV", syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE",
+		syscall.SIGILL: "SIGILL", syscall.SIGTERM: "SIGTERM", syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ",
+		syscall.SIGSYS: "SIGSYS", syscall.SIGPIPE: "SIGPIPE", syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT",
+		syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGALRM: "SIGALRM", syscall.SIGQUIT: "SIGQUIT",
+		syscall.SIGKILL: "SIGKILL", syscall.SIGTRAP: "SIGTRAP",
+	}
+	if name, ok := names[sig]; ok {
+		return name + ": " + sig.String()
+	}
+	return sig.String()
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -17,7 +17,7 @@ type spawned struct {
 	cmd            *exec.Cmd
 	spaces         []string
 	stdin          io.WriteCloser
-	stdout, stderr io.ReadCloser
+	stdout, stderr *os.File // runwire's read ends; the zygote has the write ends
 }
 
 // namespaceSet is one way of walling the zygote (and so every task) off from the machine.
@@ -78,14 +78,36 @@ func spawnIn(interp Interpreter, dir string, environ []string, set namespaceSet)
 		attr.GidMappingsEnableSetgroups = false
 	}
 	cmd.SysProcAttr = attr
-	stdin, err1 := cmd.StdinPipe()
-	stdout, err2 := cmd.StdoutPipe()
-	stderr, err3 := cmd.StderrPipe()
-	if err := errors.Join(err1, err2, err3); err != nil {
+	// stdout and stderr are pipes of runwire's own, not cmd's: Wait closes the read ends of
+	// the pipes it made, and must not run while reads from them are pending (os/exec). With
+	// these, the readers go on to EOF (the zygote's last lines, such as an error line, are
+	// read) whenever Wait returns.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
 		return nil, fmt.Errorf("failed to set up the Python zygote's pipes: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	stdoutR, stdoutW, err1 := os.Pipe()
+	stderrR, stderrW, err2 := os.Pipe()
+	if err := errors.Join(err1, err2); err != nil {
+		closeAll(stdoutR, stdoutW, stderrR, stderrW)
+		_ = stdin.Close()
+		return nil, fmt.Errorf("failed to set up the Python zygote's pipes: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
+	err = cmd.Start()
+	closeAll(stdoutW, stderrW) // the zygote has its copies
+	if err != nil {
+		closeAll(stdoutR, stderrR)
+		_ = stdin.Close()
 		return nil, err
 	}
-	return &spawned{cmd: cmd, spaces: set.names, stdin: stdin, stdout: stdout, stderr: stderr}, nil
+	return &spawned{cmd: cmd, spaces: set.names, stdin: stdin, stdout: stdoutR, stderr: stderrR}, nil
+}
+
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
 }

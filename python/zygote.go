@@ -2,7 +2,6 @@ package python
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,13 +11,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// zygote is the warm Python process and the socket its children connect back to.
+// zygote is the warm Python process and the socket its children connect back to. The
+// executor's supervisor starts one, and starts another when it ends; everything here belongs
+// to one process's life.
 type zygote struct {
 	log *slog.Logger
 	cmd *exec.Cmd
@@ -28,15 +31,20 @@ type zygote struct {
 	ctlMu sync.Mutex
 	ctl   io.WriteCloser // the zygote's stdin
 
-	cgroups  *taskCgroups  // nil: no per-task pids cgroups
-	ready    chan struct{} // closed on the zygote's "ready"
-	version  string
-	landlock int // the kernel's Landlock ABI, as the zygote found it
-	seccomp  int // the rules every child must report installed in its hello (0: no filter)
+	stdout, stderr *os.File // runwire's read ends of the zygote's pipes
+
+	cgroups   *taskCgroups  // nil: no per-task pids cgroups
+	ready     chan struct{} // closed on the zygote's first "ready"
+	readyOnce sync.Once
+	version   string
+	landlock  int // the kernel's Landlock ABI, as the zygote found it
+	seccomp   int // the rules every child must report installed in its hello (0: no filter)
 	// seccompRefused is why the zygote's trial of the filter failed ("" if it held).
 	seccompRefused string
-	spaces         []string    // the namespaces the zygote runs in
-	children       chan *child // forked, connected, waiting for a task
+	spaces         []string // the namespaces the zygote runs in
+	pool           *pool    // forked, connected children waiting for a task
+	served         atomic.Int64
+	admitting      chan struct{} // one token per connection being admitted (a bounded number)
 
 	exitMu sync.Mutex
 	exits  map[int]*exitNote // children whose exit someone waits for
@@ -44,10 +52,27 @@ type zygote struct {
 	forkMu  sync.Mutex
 	pending map[string]int // forked children that have not said hello yet: token → pid
 	forked  chan struct{}  // closed and replaced whenever a token arrives
+	known   map[int]bool   // host pids of the admitted children still alive
 
-	wg     sync.WaitGroup
-	exited chan struct{} // closed when the zygote process has ended
+	tailMu sync.Mutex
+	tail   []string // the zygote's last stderr lines, for the report of its end
+
+	wg          sync.WaitGroup
+	controlDone chan struct{} // closed when the control reader has read to EOF
+	stderrDone  chan struct{} // closed when the stderr reader has ended
+	exited      chan struct{} // closed when the zygote process has ended (and exitState is set)
+	exitState   *os.ProcessState
 }
+
+// maxAdmits bounds the connections to the child socket checked at once: a child's hello comes
+// at once, and a process that is no forked child is dropped before any goroutine starts.
+const maxAdmits = 8
+
+// helloTimeout bounds the wait for a connected child's hello.
+const helloTimeout = 5 * time.Second
+
+// tailLines is how many of the zygote's last stderr lines its exit report quotes.
+const tailLines = 5
 
 // child is one forked Python process waiting for, or running, its one task. pid is the
 // child's own view (the zygote's PID namespace, where exits are reported); hostPID is runwire's
@@ -63,8 +88,9 @@ type child struct {
 // exitNote is closed when the child has ended; code then says how (n8n's convention:
 // negative = the signal).
 type exitNote struct {
-	done chan struct{}
-	code int
+	done    chan struct{}
+	code    int
+	hostPID int
 }
 
 // zygoteConfig is the first control line, as docs/python-executor.md describes it.
@@ -97,8 +123,9 @@ type seccompConfig struct {
 }
 
 // startZygote writes the runtime, listens for children and starts the zygote; it returns
-// once the process runs (not once it is ready).
-func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChildren int, cgroups *taskCgroups, log *slog.Logger) (*zygote, error) {
+// once the process runs (not once it is ready). The pool is filled to poolSize once the
+// zygote is ready.
+func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSize int, cgroups *taskCgroups, log *slog.Logger) (*zygote, error) {
 	dir, err := writeRuntime()
 	if err != nil {
 		return nil, err
@@ -117,9 +144,9 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChil
 	}
 	z := &zygote{
 		log: log, dir: dir, ln: ln, cgroups: cgroups,
-		ready: make(chan struct{}), children: make(chan *child, maxChildren),
-		exits: map[int]*exitNote{}, exited: make(chan struct{}),
-		pending: map[string]int{}, forked: make(chan struct{}),
+		ready: make(chan struct{}), pool: newPool(poolSize), admitting: make(chan struct{}, maxAdmits),
+		exits: map[int]*exitNote{}, exited: make(chan struct{}), controlDone: make(chan struct{}), stderrDone: make(chan struct{}),
+		pending: map[string]int{}, forked: make(chan struct{}), known: map[int]bool{},
 	}
 	if cfg.Seccomp != nil {
 		z.seccomp = cfg.Seccomp.Rules
@@ -131,16 +158,13 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, maxChil
 		return nil, err
 	}
 	z.cmd, z.spaces, z.ctl = p.cmd, p.spaces, p.stdin
-	stdout, stderr := p.stdout, p.stderr
-	z.wg.Add(4)
-	go z.readControl(stdout)
-	go z.logStderr(stderr)
+	z.stdout, z.stderr = p.stdout, p.stderr
+	z.wg.Add(5)
+	go z.readControl()
+	go z.logStderr()
 	go z.accept()
-	go func() {
-		defer z.wg.Done()
-		_ = z.cmd.Wait()
-		close(z.exited)
-	}()
+	go z.keep()
+	go z.await()
 	if err := z.send(cfg); err != nil {
 		z.close()
 		return nil, err
@@ -189,10 +213,57 @@ func (z *zygote) fork(n int) error {
 	return nil
 }
 
-// readControl follows the zygote's control lines until it exits.
-func (z *zygote) readControl(r io.Reader) {
+// await waits for the zygote's end, then for its control lines to the end (bounded: a
+// process it left behind may hold the pipe), so that whoever sees exited also has its last
+// lines.
+func (z *zygote) await() {
 	defer z.wg.Done()
-	sc := bufio.NewScanner(r)
+	_ = z.cmd.Wait() // the pipes are runwire's own: Wait closes none of them
+	grace := time.NewTimer(time.Second)
+	defer grace.Stop()
+	select {
+	case <-z.controlDone:
+	case <-grace.C:
+		_ = z.stdout.Close() // ends the reader
+		<-z.controlDone
+	}
+	select {
+	case <-z.stderrDone: // its last lines are in the tail
+	case <-grace.C:
+	}
+	z.exitState = z.cmd.ProcessState
+	close(z.exited)
+}
+
+// exitReason says how the zygote ended (after exited): "killed by signal 9 (killed)",
+// "exit code 1".
+func (z *zygote) exitReason() string {
+	return describeExit(z.exitState)
+}
+
+// describeExit words a process's end.
+func describeExit(st *os.ProcessState) string {
+	if st == nil {
+		return "unknown"
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+	}
+	return fmt.Sprintf("exit code %d", st.ExitCode())
+}
+
+// stderrTail is the zygote's last stderr lines, joined with " | ".
+func (z *zygote) stderrTail() string {
+	z.tailMu.Lock()
+	defer z.tailMu.Unlock()
+	return strings.Join(z.tail, " | ")
+}
+
+// readControl follows the zygote's control lines to EOF.
+func (z *zygote) readControl() {
+	defer z.wg.Done()
+	defer close(z.controlDone)
+	sc := bufio.NewScanner(z.stdout)
 	sc.Buffer(make([]byte, 4<<10), 1<<20) // the lines are short; the buffer grows for a long one
 	for sc.Scan() {
 		var m struct {
@@ -214,15 +285,17 @@ func (z *zygote) readControl(r io.Reader) {
 		}
 		switch m.Type {
 		case "ready":
-			z.version = m.Version
-			z.landlock = m.Walls.Landlock
-			if z.seccomp > 0 && m.Walls.Seccomp != z.seccomp {
-				z.seccompRefused = m.Walls.SeccompError
-				if z.seccompRefused == "" {
-					z.seccompRefused = fmt.Sprintf("the zygote's trial installed %d rules of %d", m.Walls.Seccomp, z.seccomp)
+			z.readyOnce.Do(func() {
+				z.version = m.Version
+				z.landlock = m.Walls.Landlock
+				if z.seccomp > 0 && m.Walls.Seccomp != z.seccomp {
+					z.seccompRefused = m.Walls.SeccompError
+					if z.seccompRefused == "" {
+						z.seccompRefused = fmt.Sprintf("the zygote's trial installed %d rules of %d", m.Walls.Seccomp, z.seccomp)
+					}
 				}
-			}
-			close(z.ready)
+				close(z.ready)
+			})
 		case "forked":
 			z.forkMu.Lock()
 			z.pending[m.Token] = m.PID
@@ -235,11 +308,19 @@ func (z *zygote) readControl(r io.Reader) {
 			delete(z.exits, m.PID)
 			z.exitMu.Unlock()
 			if note != nil {
+				z.forkMu.Lock()
+				delete(z.known, note.hostPID)
+				z.forkMu.Unlock()
 				note.code = m.Code
 				close(note.done)
+				z.pool.remove(m.PID) // if it was still waiting for a task
+			} else if z.forgetPending(m.PID) {
+				z.log.Warn("A Python child died before its hello", "code", m.Code)
+				z.pool.lost(false)
 			}
 		case "forkfailed":
 			z.log.Warn("The Python zygote could not fork a child: " + m.Message)
+			z.pool.lost(true)
 		case "error":
 			z.log.Error("The Python zygote failed: " + m.Message)
 		}
@@ -249,12 +330,17 @@ func (z *zygote) readControl(r io.Reader) {
 // maxLogLine bounds one logged stderr line; the rest of a longer line is dropped.
 const maxLogLine = 4096
 
+// maxTailLine bounds one line of the exit report's stderr tail.
+const maxTailLine = 300
+
 // logStderr forwards what the zygote and its children write to stderr, at debug level: it is
 // where user code's [user code] echo lines and Python's own complaints go. It never stops
-// reading, whatever the lines' length: a full pipe would freeze every Python process.
-func (z *zygote) logStderr(r io.Reader) {
+// reading, whatever the lines' length: a full pipe would freeze every Python process. It keeps
+// the last lines for the report of the zygote's end.
+func (z *zygote) logStderr() {
 	defer z.wg.Done()
-	br := bufio.NewReaderSize(r, maxLogLine)
+	defer close(z.stderrDone)
+	br := bufio.NewReaderSize(z.stderr, maxLogLine)
 	var line []byte
 	for {
 		chunk, isPrefix, err := br.ReadLine()
@@ -265,13 +351,24 @@ func (z *zygote) logStderr(r io.Reader) {
 			return
 		}
 		if !isPrefix {
-			z.log.Debug(string(line), "source", "python")
+			text := string(line)
+			z.log.Debug(text, "source", "python")
+			z.tailMu.Lock()
+			if len(z.tail) == tailLines {
+				z.tail = z.tail[1:]
+			}
+			z.tail = append(z.tail, text[:min(len(text), maxTailLine)])
+			z.tailMu.Unlock()
 			line = line[:0]
 		}
 	}
 }
 
-// accept takes each forked child's connection and its hello, and puts it in the pool.
+// accept takes each forked child's connection and its hello, and puts it in the pool. A
+// connection is first checked by its peer's credentials, at once and without a goroutine: only
+// a process of runwire's uid that the zygote forked and that has not connected before is
+// admitted (a task, or a process it starts, is dropped on the spot however many times it
+// connects); then at most maxAdmits hellos are awaited at once.
 func (z *zygote) accept() {
 	defer z.wg.Done()
 	for {
@@ -279,19 +376,74 @@ func (z *zygote) accept() {
 		if err != nil {
 			return // listener closed
 		}
-		// Each connection is checked on its own, so that one that stalls (a task posing as
-		// a child, say) cannot hold up the real children.
+		hostPID, why := z.stranger(conn)
+		if why != "" {
+			z.log.Debug("Dropped a connection to the Python child socket: "+why, "pid", hostPID)
+			_ = conn.Close()
+			continue
+		}
+		select {
+		case z.admitting <- struct{}{}:
+		default:
+			z.log.Debug("Dropped a connection to the Python child socket: too many at once", "pid", hostPID)
+			_ = conn.Close()
+			continue
+		}
+		// Each connection is checked on its own, so that one that stalls cannot hold up the
+		// real children.
 		z.wg.Add(1)
 		go func() {
 			defer z.wg.Done()
-			z.admit(conn)
+			defer func() { <-z.admitting }()
+			z.admit(conn, hostPID)
 		}()
 	}
 }
 
+// stranger checks a connection's peer (SO_PEERCRED): its host pid, and why it is not a
+// forked child awaiting admission ("" if it may be one).
+func (z *zygote) stranger(conn *net.UnixConn) (int, string) {
+	cred, err := peerCred(conn)
+	if err != nil {
+		return 0, "no peer credentials: " + err.Error()
+	}
+	pid := int(cred.Pid)
+	if cred.Uid != uint32(os.Getuid()) { //nolint:gosec // uids fit
+		return pid, fmt.Sprintf("uid %d is not runwire's", cred.Uid)
+	}
+	if ppid, err := parentPID(pid); err != nil || ppid != z.cmd.Process.Pid {
+		return pid, "not a child of the zygote"
+	}
+	z.forkMu.Lock()
+	again := z.known[pid]
+	z.forkMu.Unlock()
+	if again {
+		return pid, "a child that was admitted already"
+	}
+	return pid, ""
+}
+
+// parentPID reads a process's parent from /proc/<pid>/stat.
+func parentPID(pid int) (int, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// pid (comm) state ppid ...; comm may hold spaces and parentheses: cut at the last ')'.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return 0, errors.New("unreadable stat")
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 2 {
+		return 0, errors.New("unreadable stat")
+	}
+	return strconv.Atoi(fields[1])
+}
+
 // admit checks a connection's hello and puts the child in the pool.
-func (z *zygote) admit(conn *net.UnixConn) {
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+func (z *zygote) admit(conn *net.UnixConn, hostPID int) {
+	_ = conn.SetReadDeadline(time.Now().Add(helloTimeout))
 	body, err := readFrame(conn, 1<<16)
 	var hello childFrame
 	if err == nil {
@@ -307,33 +459,41 @@ func (z *zygote) admit(conn *net.UnixConn) {
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	hostPID, err := peerPID(conn)
-	if err != nil {
-		z.log.Warn("Could not tell which process a Python child is; dropping it", "error", err.Error())
-		_ = conn.Close()
-		return
-	}
 	if got := hello.Walls.Seccomp; got != z.seccomp {
 		// Weaker than announced (or a filter it was not given): it never gets a task.
 		z.log.Warn("A Python child reported other seccomp rules than it was given; killing it", "rules", got, "expected", z.seccomp)
 		_ = syscall.Kill(hostPID, syscall.SIGKILL)
 		_ = conn.Close()
+		z.pool.lost(false)
 		return
 	}
-	c := &child{pid: pid, hostPID: hostPID, conn: conn, exit: &exitNote{done: make(chan struct{})}}
+	c := &child{pid: pid, hostPID: hostPID, conn: conn, exit: &exitNote{done: make(chan struct{}), hostPID: hostPID}}
 	if z.cgroups != nil {
 		if c.cgroup, err = z.cgroups.place(hostPID); err != nil {
 			z.log.Debug("Could not give a Python child its own cgroup", "error", err.Error())
 		}
 	}
+	z.forkMu.Lock()
+	z.known[hostPID] = true
+	z.forkMu.Unlock()
 	z.exitMu.Lock()
 	z.exits[pid] = c.exit
 	z.exitMu.Unlock()
-	select {
-	case z.children <- c:
-	default: // more children than asked for: let it go
-		_ = conn.Close()
+	z.pool.add(c)
+}
+
+// forgetPending drops a forked child that has not said hello (it died), and says whether
+// there was one.
+func (z *zygote) forgetPending(pid int) bool {
+	z.forkMu.Lock()
+	defer z.forkMu.Unlock()
+	for token, p := range z.pending {
+		if p == pid {
+			delete(z.pending, token)
+			return true
+		}
 	}
+	return false
 }
 
 // claim accepts a hello's token once, if the zygote announced it, and returns the pid the
@@ -362,18 +522,6 @@ func (z *zygote) claim(token string) int {
 	}
 }
 
-// take returns a ready child, waiting for one as long as ctx allows.
-func (z *zygote) take(ctx context.Context) (*child, error) {
-	select {
-	case c := <-z.children:
-		return c, nil
-	case <-z.exited:
-		return nil, errors.New("the Python zygote has exited")
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
-}
-
 // terminate stops a child and everything it started: SIGTERM to its process group, a second
 // for it to go, then SIGKILL to the group whether or not the task process itself has gone (a
 // process it forked may ignore SIGTERM), the cgroup swept, and the connection closed so that
@@ -391,27 +539,23 @@ func (z *zygote) terminate(c *child) {
 	_ = c.conn.Close()
 }
 
-// peerPID is the connecting process's pid as runwire sees it (the child's own number is
-// another one inside its PID namespace).
-func peerPID(conn *net.UnixConn) (int, error) {
+// peerCred is the connecting process's credentials as runwire sees them (the child's own
+// pid is another one inside its PID namespace).
+func peerCred(conn *net.UnixConn) (*syscall.Ucred, error) {
 	raw, err := conn.SyscallConn()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var cred *syscall.Ucred
 	var credErr error
 	if err := raw.Control(func(fd uintptr) {
 		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	}); err != nil {
-		return 0, err
+		return nil, err
 	}
-	if credErr != nil {
-		return 0, credErr
-	}
-	return int(cred.Pid), nil
+	return cred, credErr
 }
 
-// close ends the zygote and every child still waiting, and removes the runtime directory.
 // kill ends the zygote's process group at once and removes the runtime directory; it waits
 // for nothing (a forced exit).
 func (z *zygote) kill() {
@@ -419,25 +563,23 @@ func (z *zygote) kill() {
 	_ = os.RemoveAll(z.dir)
 }
 
+// close ends the zygote and every child still waiting, and removes the runtime directory.
 func (z *zygote) close() {
 	z.ctlMu.Lock()
 	_ = z.ctl.Close() // the zygote exits when its stdin closes
 	z.ctlMu.Unlock()
 	_ = z.ln.Close()
-	for {
-		select {
-		case c := <-z.children:
-			_ = c.conn.Close() // a waiting child exits when its connection ends
-			continue
-		default:
-		}
-		break
+	for _, c := range z.pool.drain() {
+		_ = c.conn.Close() // a waiting child exits when its connection ends
 	}
 	select {
 	case <-z.exited:
 	case <-time.After(3 * time.Second):
 		_ = syscall.Kill(-z.cmd.Process.Pid, syscall.SIGKILL)
+		<-z.exited
 	}
+	// A process the zygote left behind may hold stderr open: its reader ends here.
+	_ = z.stderr.Close()
 	z.wg.Wait()
 	if z.cgroups != nil {
 		z.cgroups.close()

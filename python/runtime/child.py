@@ -163,11 +163,23 @@ def compile_user_code(code, filename):
     return compile(tree, filename, "exec")
 
 
-def _error_text(error, stderr):
+def _wordless(error, limits):
+    # An exception whose str() is empty (MemoryError() always is) still gets words: a
+    # task error with an empty message tells the n8n user nothing.
+    if isinstance(error, MemoryError):
+        cap = limits.get("memoryBytes") if isinstance(limits, dict) else None
+        if cap:
+            return ("The task ran out of memory: each task may use %d bytes "
+                    "(RUNWIRE_PYTHON_MEMORY_BYTES)" % cap)
+        return "The task ran out of memory (MemoryError)"
+    return type(error).__name__
+
+
+def _error_text(error, stderr, limits):
     if isinstance(error, SystemExit):
         message = rules.MSG_SYSTEM_EXIT.format(code=error.code)
     else:
-        message = str(error)
+        message = str(error) or _wordless(error, limits)
     description = getattr(error, "description", "") or stderr.getvalue()
     if not isinstance(description, str):
         description = str(description)
@@ -282,7 +294,7 @@ class Task:
             return
         except BaseException as error:  # noqa: B036 - n8n reports SystemExit & co. too
             try:
-                message, description = _error_text(error, stderr)
+                message, description = _error_text(error, stderr, self.config.limits)
             except BaseException:  # as n8n: an exception that cannot be told kills the child
                 os._exit(1)
             self.fail(message, description)

@@ -22,8 +22,10 @@ var _ = Describe("A task process that crashes", Label("integration"), func() {
 			}, SpecTimeout(specTimeout)),
 		Entry("SIGKILL: Process was forcefully killed (SIGKILL)", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
 			func(id string) map[string]any { return failed(id, "Process was forcefully killed (SIGKILL)", "") }, SpecTimeout(specTimeout)),
-		Entry("a segmentation fault: the signal as a negative exit code", "import ctypes\nctypes.string_at(0)",
-			func(id string) map[string]any { return failed(id, "Task subprocess exited with code -11", "") }, SpecTimeout(specTimeout)),
+		Entry("a segmentation fault: the signal as a negative exit code, and named", "import ctypes\nctypes.string_at(0)",
+			func(id string) map[string]any {
+				return failed(id, "Task subprocess exited with code -11 (killed by signal 11, SIGSEGV: segmentation fault)", "")
+			}, SpecTimeout(specTimeout)),
 	)
 
 	It("with continue-on-fail, reports the crash as an error item", func(ctx SpecContext) {
@@ -38,8 +40,8 @@ var _ = Describe("Resource limits", Label("integration"), func() {
 		func(ctx SpecContext, code string) {
 			p := newRig(ctx, withEnv("RUNWIRE_PYTHON_MEMORY_BYTES=268435456")).connection()
 			o := p.runCode("T1", code)
-			// str(MemoryError()) is "": n8n's message for it is empty too.
-			Expect(o.terminal).To(Equal(failed("T1", "", "")))
+			// str(MemoryError()) is "", and so is n8n's message for it: runwire names the limit.
+			Expect(o.terminal).To(Equal(failed("T1", "The task ran out of memory: each task may use 268435456 bytes (RUNWIRE_PYTHON_MEMORY_BYTES)", "")))
 			p.healthy("T2")
 		},
 		Entry("one 1 GiB allocation", "x = bytearray(1 << 30)", SpecTimeout(specTimeout)),

@@ -63,9 +63,10 @@ type rig struct {
 type rigSetup struct {
 	env         []string // added to runwire's environment, KEY=value
 	taskTimeout time.Duration
-	log         io.Writer     // also gets runwire's log
-	idleRelease time.Duration // python.Options.IdleRelease; 0 leaves the default
-	brokerLimit int64         // the broker's largest accepted message; 0 leaves support's 1 MiB
+	log         io.Writer      // also gets runwire's log
+	idleRelease time.Duration  // python.Options.IdleRelease; 0 leaves the default
+	brokerLimit int64          // the broker's largest accepted message; 0 leaves support's 1 MiB
+	restart     python.Restart // python.Options.Restart; zero leaves the defaults
 }
 
 type setup func(*rigSetup)
@@ -92,6 +93,9 @@ func withPayloadLimit(n int64) setup {
 		s.brokerLimit = n
 	}
 }
+
+// withRestart sets the supervisor's restart policy, in spec time.
+func withRestart(r python.Restart) setup { return func(s *rigSetup) { s.restart = r } }
 
 // withLog sends a copy of runwire's log to w.
 func withLog(w io.Writer) setup { return func(s *rigSetup) { s.log = w } }
@@ -151,6 +155,7 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	if s.idleRelease != 0 {
 		opts.IdleRelease = s.idleRelease
 	}
+	opts.Restart = s.restart
 	r.py = python.Start(opts)
 	DeferCleanup(r.py.Close)
 
