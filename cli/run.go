@@ -117,7 +117,7 @@ func run(ctx context.Context, env Env, args []string) int {
 	// The health server starts before the first dial, as n8n's runner does: tooling waits
 	// for its line.
 	if cfg.HealthCheck.Enabled {
-		srv, err := health.Listen(cfg.HealthCheck.Host, cfg.HealthCheck.Port, machine.Registered)
+		srv, err := health.Listen(cfg.HealthCheck.Host, cfg.HealthCheck.Port, readiness(machine.Registered, executors))
 		if err != nil {
 			logger.Error("Failed to start the health check server; change N8N_RUNNERS_HEALTH_CHECK_SERVER_HOST or N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", "error", err.Error())
 			return ExitFailure

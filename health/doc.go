@@ -3,8 +3,9 @@
 // n8n's launcher finds the port in the runner's start-up line and probes
 // GET /healthz; any path and any method answer 200 "OK", as the Python
 // runner's bare responder does. /readyz answers 200 "OK" only while the
-// caller's ready function says so, and 503 "Not ready" otherwise, for
-// orchestrators that tell liveness from readiness.
+// caller's ready function returns nil, and 503 "Not ready: <what is missing>"
+// otherwise, for orchestrators that tell liveness from readiness (a
+// Kubernetes readinessProbe; /healthz is the livenessProbe).
 //
 // The lifecycle is Listen (bind now, so the real port is known before
 // anything else starts), Start (serve in one goroutine the Server owns) and

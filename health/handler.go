@@ -16,15 +16,28 @@ const (
 // handler answers every request without routing: a ServeMux would redirect
 // or 404 some of the paths and methods the launcher may use.
 type handler struct {
-	ready func() bool
+	ready func() error
 }
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == ReadyPath && (h.ready == nil || !h.ready()) {
-		reply(w, http.StatusServiceUnavailable, notReadyBody)
-		return
+	if r.URL.Path == ReadyPath {
+		switch err := h.notReady(); {
+		case err != nil:
+			reply(w, http.StatusServiceUnavailable, notReadyBody+": "+err.Error())
+			return
+		case h.ready == nil:
+			reply(w, http.StatusServiceUnavailable, notReadyBody)
+			return
+		}
 	}
 	reply(w, http.StatusOK, okBody)
+}
+
+func (h handler) notReady() error {
+	if h.ready == nil {
+		return nil
+	}
+	return h.ready()
 }
 
 // reply sets the headers explicitly so that Go neither sniffs a charset into

@@ -22,7 +22,8 @@ const (
 )
 
 // Server serves health (any path: 200 "OK") and readiness ([ReadyPath]: 200
-// "OK" while ready() is true, else 503 "Not ready") on a listener bound by
+// "OK" while ready() returns nil, else 503 "Not ready: " and what it returned)
+// on a listener bound by
 // [Listen]. All its methods are safe for concurrent use. It owns exactly one
 // goroutine, started by [Server.Start] and awaited by [Server.Shutdown].
 type Server struct {
@@ -41,10 +42,11 @@ type Server struct {
 // known before anything else starts; port 0 asks the OS for a free one.
 // Nothing is served until [Server.Start]. ready is called on every request to
 // [ReadyPath], from the server's connection goroutines, so it must be safe
-// for concurrent use and must not block; a nil ready means never ready.
+// for concurrent use and must not block; it returns nil when ready, else what
+// is missing (the 503's body names it). A nil ready means never ready.
 // A bind error names the address. The caller must call [Server.Shutdown] to
 // release the port, whether or not it starts the server.
-func Listen(host string, port int, ready func() bool) (*Server, error) {
+func Listen(host string, port int, ready func() error) (*Server, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"github.com/runwire/runwire/cli"
 	"github.com/runwire/runwire/fsm"
 	"github.com/runwire/runwire/specs/support"
-	"github.com/runwire/runwire/tasks"
 )
 
 const authToken = "cli-spec-auth-token-77aa"
@@ -69,7 +67,8 @@ var _ = Describe("runwire run", Label("integration"), func() {
 		b := newBroker()
 		b.HoldUpgrades()
 		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
-			"N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED=true", "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT=0")
+			"N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED=true", "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT=0",
+			"RUNWIRE_PYTHON="+realPython(), "PATH="+os.Getenv("PATH"))
 
 		Eventually(p.stdout).Should(gbytes.Say(`Health check server listening on 127\.0\.0\.1, port (\d+)\n`))
 		port := regexp.MustCompile(`port (\d+)`).FindStringSubmatch(string(p.stdout.Contents()))[1]
@@ -79,7 +78,8 @@ var _ = Describe("runwire run", Label("integration"), func() {
 		b.ReleaseUpgrades()
 		Eventually(b.Registered()).Should(Receive())
 		Eventually(p.stdout).Should(gbytes.Say(`Registered with broker`))
-		Eventually(func() int { return get("http://127.0.0.1:" + port + "/readyz") }).Should(Equal(http.StatusOK))
+		// Ready once registered and Python runs.
+		Eventually(func() int { return get("http://127.0.0.1:" + port + "/readyz") }).WithTimeout(10 * time.Second).Should(Equal(http.StatusOK))
 		out := string(p.stdout.Contents())
 		Expect(strings.Index(out, "Health check server listening")).To(BeNumerically("<", strings.Index(out, "Connecting to broker")), "the line comes before the first dial")
 		Expect(out).NotTo(ContainSubstring(authToken))
@@ -184,39 +184,56 @@ var _ = Describe("runwire run", Label("integration"), func() {
 })
 
 var _ = Describe("runwire run without a usable Python", Label("integration"), func() {
-	DescribeTable("registers, says why naming the setting, and offers no python tasks",
+	tooOld := func() string {
+		// Answers the version probe as a Python 3.8 would.
+		path := filepath.Join(GinkgoT().TempDir(), "python3")
+		Expect(os.WriteFile(path, []byte("#!/bin/sh\necho /opt/old/bin/python3\necho 3.8.10\n"), 0o700)).To(Succeed())
+		return path
+	}
+	missing := func() string { return "/nonexistent/python3" }
+
+	DescribeTable("registers, keeps offering python, and answers a task at once with the reason; /readyz says it too",
 		func(ctx SpecContext, interpreter func() string, why string) {
 			b := newBroker()
 			p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
-				"RUNWIRE_PYTHON="+interpreter(), "PATH="+os.Getenv("PATH"))
+				"RUNWIRE_PYTHON="+interpreter(), "PATH="+os.Getenv("PATH"),
+				"N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED=true", "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT=0")
 			var c *support.BrokerConn
 			Eventually(b.Registered()).Should(Receive(&c))
-			Eventually(p.stdout).Should(gbytes.Say(`Python tasks are unavailable, runwire offers none: .*RUNWIRE_PYTHON`))
-			Expect(string(p.stdout.Contents())).To(ContainSubstring(why))
-			// Offers may have gone out while the interpreter was being looked at (a task that
-			// arrives first waits for it); none goes out after, and those are refused, not failed.
-			var offers []string
-			for _, m := range c.Received() {
-				if m["type"] == "runner:taskoffer" {
-					offers = append(offers, m["offerId"].(string))
-				}
-			}
-			Consistently(func() int { return len(c.Received()) }, 500*time.Millisecond).Should(Equal(len(c.Received())), "no new offers")
-			for i, offer := range offers {
-				id := "T" + strconv.Itoa(i)
-				Expect(c.SendJSON(ctx, map[string]any{"type": "broker:taskofferaccept", "taskId": id, "offerId": offer})).To(Succeed())
-				Eventually(func() []map[string]any { return c.Received() }).Should(ContainElement(
-					map[string]any{"type": "runner:taskrejected", "taskId": id, "reason": tasks.RejectUnavailable}))
-			}
+			Eventually(p.stdout).Should(gbytes.Say(`Python is not available on this runner: .*` + regexp.QuoteMeta(why)))
+			port := regexp.MustCompile(`port (\d+)`).FindStringSubmatch(string(p.stdout.Contents()))[1]
+			status, body := getBody("http://127.0.0.1:" + port + "/readyz")
+			Expect(status).To(Equal(http.StatusServiceUnavailable))
+			Expect(body).To(And(HavePrefix("Not ready: python: Python is not available on this runner: "), ContainSubstring(why)))
+
+			in := support.NewInbox(ctx, c)
+			offer, _ := in.Await("a runner:taskoffer", support.IsType("runner:taskoffer"))["offerId"].(string)
+			Expect(c.SendJSON(ctx, map[string]any{"type": "broker:taskofferaccept", "taskId": "T1", "offerId": offer})).To(Succeed())
+			in.Await("runner:taskaccepted", support.IsType("runner:taskaccepted"))
+			Expect(c.SendJSON(ctx, map[string]any{"type": "broker:tasksettings", "taskId": "T1", "settings": map[string]any{
+				"code": "return []", "nodeMode": "runOnceForAllItems", "workflowMode": "manual", "continueOnFail": false, "items": []any{},
+			}})).To(Succeed())
+			outcome := in.AwaitWithin(time.Second, "T1's outcome within 1 s", support.IsTerminal("T1"))
+			Expect(outcome).To(HaveKeyWithValue("type", "runner:taskerror"))
+			Expect(outcome).To(HaveKeyWithValue("error", HaveKeyWithValue("message",
+				And(HavePrefix("Python is not available on this runner: "), ContainSubstring("RUNWIRE_PYTHON"), ContainSubstring(why)))))
+			Expect(strings.Count(string(p.stdout.Contents()), "Python is not available on this runner")).To(Equal(2),
+				"logged once when it became unavailable, once for the task")
 		},
-		Entry("missing", func() string { return "/nonexistent/python3" }, "no Python interpreter", SpecTimeout(15*time.Second)),
-		Entry("too old", func() string {
-			// Answers the version probe as a Python 3.8 would.
-			path := filepath.Join(GinkgoT().TempDir(), "python3")
-			Expect(os.WriteFile(path, []byte("#!/bin/sh\necho /opt/old/bin/python3\necho 3.8.10\n"), 0o700)).To(Succeed())
-			return path
-		}, "too old: runwire needs Python 3.9 or newer", SpecTimeout(15*time.Second)),
+		Entry("missing", missing, "RUNWIRE_PYTHON=/nonexistent/python3 does not exist", SpecTimeout(15*time.Second)),
+		Entry("too old", tooOld, "too old: runwire needs Python 3.9 or newer", SpecTimeout(15*time.Second)),
 	)
+
+	It("with RUNWIRE_UNAVAILABLE=withdraw, registers and offers no python task", func(ctx SpecContext) {
+		b := newBroker()
+		p := start(nil, "N8N_RUNNERS_TASK_BROKER_URI="+b.URL(), "N8N_RUNNERS_AUTH_TOKEN="+authToken,
+			"RUNWIRE_PYTHON="+missing(), "RUNWIRE_UNAVAILABLE=withdraw")
+		var c *support.BrokerConn
+		Eventually(b.Registered()).Should(Receive(&c))
+		Eventually(p.stdout).Should(gbytes.Say(`Python is not available on this runner: RUNWIRE_PYTHON=/nonexistent/python3 does not exist`))
+		Consistently(func() []map[string]any { return c.Received() }, 500*time.Millisecond).
+			ShouldNot(ContainElement(HaveKeyWithValue("type", "runner:taskoffer")), "no runner:taskoffer, ever")
+	}, SpecTimeout(15*time.Second))
 })
 
 var _ = Describe("runwire's other commands", func() {
@@ -257,6 +274,25 @@ var _ = Describe("runwire's other commands", func() {
 		Expect(string(p.stderr.Contents())).To(ContainSubstring(`unknown command "frobnicate"`))
 	})
 })
+
+// getBody is get with the body.
+func getBody(url string) (int, string) {
+	resp, err := http.Get(url) //nolint:gosec,noctx // loopback spec request
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// realPython is pythonPath's interpreter path; the spec fails without one.
+func realPython() string {
+	GinkgoHelper()
+	in, err := pythonPath()
+	Expect(err).NotTo(HaveOccurred(), "the spec needs Python 3 (RUNWIRE_PYTHON or python3 on PATH)")
+	return in.Path
+}
 
 func get(url string) int {
 	resp, err := http.Get(url) //nolint:gosec,noctx // loopback spec request

@@ -17,7 +17,7 @@ const specTimeout = 5 * time.Second
 
 // startServer listens on a free loopback port, starts serving and shuts the
 // server down at cleanup.
-func startServer(ready func() bool) *health.Server {
+func startServer(ready func() error) *health.Server {
 	srv, err := health.Listen("127.0.0.1", 0, ready)
 	Expect(err).NotTo(HaveOccurred())
 	srv.Start()

@@ -1,6 +1,7 @@
 package health_test
 
 import (
+	"errors"
 	"net/http"
 	"sync/atomic"
 
@@ -9,19 +10,27 @@ import (
 )
 
 var _ = Describe("Readiness", func() {
-	It("follows the ready func on every request: 503, then 200, then 503", func(ctx SpecContext) {
-		var ready atomic.Bool
-		srv := startServer(ready.Load)
+	It("follows the ready func on every request: 503 naming what is missing, then 200, then 503", func(ctx SpecContext) {
+		var missing atomic.Pointer[string]
+		srv := startServer(func() error {
+			if m := missing.Load(); m != nil {
+				return errors.New(*m)
+			}
+			return nil
+		})
 		client := newClient()
-		notReady := response{Status: http.StatusServiceUnavailable, ContentType: "text/plain", ContentLength: 9, Body: "Not ready"}
+		reason := "python: Python is starting"
+		body := "Not ready: " + reason
+		notReady := response{Status: http.StatusServiceUnavailable, ContentType: "text/plain", ContentLength: int64(len(body)), Body: body}
 		isReady := response{Status: http.StatusOK, ContentType: "text/plain", ContentLength: 2, Body: "OK"}
 
+		missing.Store(&reason)
 		Expect(get(ctx, client, url(srv, "/readyz"))).To(Equal(notReady))
 
-		ready.Store(true)
+		missing.Store(nil)
 		Expect(get(ctx, client, url(srv, "/readyz"))).To(Equal(isReady))
 
-		ready.Store(false)
+		missing.Store(&reason)
 		Expect(get(ctx, client, url(srv, "/readyz"))).To(Equal(notReady))
 	}, SpecTimeout(specTimeout))
 
@@ -34,7 +43,7 @@ var _ = Describe("Readiness", func() {
 	}, SpecTimeout(specTimeout))
 
 	It("does not let readiness affect the health check", func(ctx SpecContext) {
-		srv := startServer(func() bool { return false })
+		srv := startServer(func() error { return errors.New("not registered with the broker") })
 
 		Expect(get(ctx, newClient(), url(srv, "/healthz")).Body).To(Equal("OK"))
 	}, SpecTimeout(specTimeout))

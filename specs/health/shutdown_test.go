@@ -55,10 +55,10 @@ var _ = Describe("Shutdown", func() {
 		entered := make(chan struct{})
 		release := make(chan struct{})
 		var once sync.Once
-		srv := startServer(func() bool {
+		srv := startServer(func() error {
 			once.Do(func() { close(entered) })
 			<-release
-			return true
+			return nil
 		})
 		// Let the handler finish however the spec ends; the leak check runs after this.
 		DeferCleanup(func() { close(release) })
