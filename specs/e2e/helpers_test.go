@@ -83,7 +83,8 @@ func launch(bin string, env ...string) *runner {
 // healthClient bounds each readiness probe, so a stuck answer fails the poll instead of hanging it.
 var healthClient = &http.Client{Timeout: time.Second}
 
-// ready reports whether runwire is registered with the broker (its /readyz).
+// ready reports whether runwire is registered with the broker and can run Python tasks (its
+// /readyz).
 func (r *runner) ready() bool {
 	resp, err := healthClient.Get("http://127.0.0.1:" + strconv.Itoa(r.healthPort) + "/readyz")
 	if err != nil {
