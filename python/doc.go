@@ -5,6 +5,8 @@
 // The Go side here finds the interpreter, writes the embedded Python runtime (runtime/*.py)
 // into a private directory, starts the zygote, keeps a few forked children ready on a unix
 // socket, hands each task to one child, streams its prints, and kills the child's process
-// group on cancel or timeout (SIGTERM, 1 s, SIGKILL). The protocol between the two sides is
-// docs/python-executor.md.
+// group on cancel or timeout (SIGTERM, 1 s, SIGKILL). A supervisor goroutine owns the zygote's
+// life: it replaces one that ends, with backoff, and while it cannot, the executor answers each
+// task at once with the reason (State, Problem). The protocol between the two sides and the
+// supervisor's states are docs/python-executor.md.
 package python

@@ -170,14 +170,17 @@ func (w Walls) String() string {
 
 // Walls reports the isolation in force around the latest zygote that ran; it is meaningful
 // once Ready has returned nil.
-func (e *Executor) Walls() Walls { return e.walls() }
-
-func (e *Executor) walls() Walls {
-	w := Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
-	w.SeccompMissing = "Python has not started"
+func (e *Executor) Walls() Walls {
 	e.mu.Lock()
 	z := e.last
 	e.mu.Unlock()
+	return e.wallsOf(z)
+}
+
+// wallsOf is Walls for zygote z (nil: none has run).
+func (e *Executor) wallsOf(z *zygote) Walls {
+	w := Walls{Network: e.opts.AllowNetwork, Limits: e.opts.Limits}
+	w.SeccompMissing = "Python has not started"
 	if z != nil {
 		w.Namespaces, w.Landlock, w.Cgroups = z.spaces, z.landlock, z.cgroups != nil
 		w.Network = e.opts.AllowNetwork || !slices.Contains(z.spaces, "net")

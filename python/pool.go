@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -137,11 +138,10 @@ func (z *zygote) take(ctx context.Context) (*child, error) {
 			z.pool.idle = z.pool.idle[1:]
 			z.pool.mu.Unlock()
 			z.pool.topUp() // its replacement, off the task's path
-			select {
-			case <-c.exit.done: // died while waiting: the exit line's remove is on its way
+			if !waiting(c) {
+				// Died while waiting: the exit line's remove is on its way.
 				_ = c.conn.Close()
 				continue
-			default:
 			}
 			return c, nil
 		}
@@ -155,4 +155,26 @@ func (z *zygote) take(ctx context.Context) (*child, error) {
 			return nil, context.Cause(ctx)
 		}
 	}
+}
+
+// waiting says whether a pooled child is still there to take a task: its exit has not been
+// reported, and its end of the connection is open (a killed child's socket closes before the
+// zygote reaps it and reports the exit).
+func waiting(c *child) bool {
+	select {
+	case <-c.exit.done:
+		return false
+	default:
+	}
+	raw, err := c.conn.SyscallConn()
+	if err != nil {
+		return false
+	}
+	open := true
+	_ = raw.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		open = n > 0 || errors.Is(err, syscall.EAGAIN) // 0 and no error: the peer has closed
+	})
+	return open
 }

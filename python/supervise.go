@@ -116,9 +116,12 @@ func (e *Executor) supervise(ctx context.Context) {
 			// a refused seccomp filter): fail tasks at once.
 			e.setState(Unavailable, nil, err)
 		default:
+			if first {
+				// Before the state changes: whoever sees Ready return has the line too.
+				e.log.Info("Python task isolation in force: " + e.wallsOf(z).String())
+			}
 			e.setState(Running, z, nil)
 			if first {
-				e.log.Info("Python task isolation in force: " + e.walls().String())
 				e.idle.idle() // what booting (and runwire's own start) left behind
 			}
 			first = false

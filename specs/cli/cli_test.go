@@ -222,6 +222,11 @@ var _ = Describe("runwire run without a usable Python", Label("integration"), fu
 		},
 		Entry("missing", missing, "RUNWIRE_PYTHON=/nonexistent/python3 does not exist", SpecTimeout(15*time.Second)),
 		Entry("too old", tooOld, "too old: runwire needs Python 3.9 or newer", SpecTimeout(15*time.Second)),
+		Entry("exiting at once", func() string {
+			path := filepath.Join(GinkgoT().TempDir(), "python3")
+			Expect(os.WriteFile(path, []byte("#!/bin/sh\nexit 1\n"), 0o700)).To(Succeed())
+			return path
+		}, "does not run: exit status 1", SpecTimeout(15*time.Second)),
 	)
 
 	It("with RUNWIRE_UNAVAILABLE=withdraw, registers and offers no python task", func(ctx SpecContext) {

@@ -26,41 +26,41 @@ const okCode = `return [{"json": {"ok": True}}]`
 var _ = Describe("The zygote's supervisor", Label("integration"), func() {
 	It("replaces a zygote killed while idle: the next task and 20 after it succeed", func(ctx SpecContext) {
 		p := newRig(ctx).connection()
-		p.healthy("T0")
+		p.runsLate("T0")
 		old := theZygote(ctx)
 		Expect(syscall.Kill(old, syscall.SIGKILL)).To(Succeed())
 		expectGone(ctx, old)
 
-		p.start("T1", allItems(okCode))
+		p.startLate("T1", allItems(okCode))
 		Expect(p.terminalWithin("T1", restarted)).To(Equal(done("T1", `[{"json":{"ok":true}}]`)))
 		for i := range 20 {
-			p.healthy(fmt.Sprintf("T%d", i+2))
+			p.runsLate(fmt.Sprintf("T%d", i+2))
 		}
 		Expect(theZygote(ctx)).NotTo(Equal(old), "a new zygote serves")
 	}, SpecTimeout(slowTimeout))
 
 	It("fails the task that runs when the zygote is killed, saying so, and runs the next", func(ctx SpecContext) {
 		p := newRig(ctx, stdlib("*")).connection()
-		p.healthy("T0")
+		p.runsLate("T0")
 		old := theZygote(ctx)
 		g := newGate()
-		p.start("T1", allItems("import os, time\nprint('started')\n"+g.wait+"\nreturn []", g.item))
+		p.startLate("T1", allItems("import os, time\nprint('started')\n"+g.wait+"\nreturn []", g.item))
 		p.Await("T1's print: it runs", isPrint("T1"))
 		Expect(syscall.Kill(old, syscall.SIGKILL)).To(Succeed())
 
 		message, _, _ := errorOf(p.terminal("T1"))
 		Expect(message).To(Equal("The Python process was killed by signal 9 (killed) while the task ran; runwire is starting a new one"))
 		expectGone(ctx, old)
-		p.start("T2", allItems(okCode))
+		p.startLate("T2", allItems(okCode))
 		Expect(p.terminalWithin("T2", restarted)).To(Equal(done("T2", `[{"json":{"ok":true}}]`)))
 		for i := range 20 {
-			p.healthy(fmt.Sprintf("T%d", i+3))
+			p.runsLate(fmt.Sprintf("T%d", i+3))
 		}
 	}, SpecTimeout(slowTimeout))
 
 	It("replaces a zygote killed while its pool fills", func(ctx SpecContext) {
 		p := newRig(ctx, withEnv("RUNWIRE_PYTHON_PREFORK=4")).connection()
-		p.healthy("T0")
+		p.runsLate("T0")
 		first := theZygote(ctx)
 		Expect(syscall.Kill(first, syscall.SIGKILL)).To(Succeed())
 		// The next one is killed as soon as it exists: its first forks are on their way.
@@ -70,16 +70,16 @@ var _ = Describe("The zygote's supervisor", Label("integration"), func() {
 		Expect(syscall.Kill(second, syscall.SIGKILL)).To(Succeed())
 		expectGone(ctx, first, second)
 
-		p.start("T1", allItems(okCode))
+		p.startLate("T1", allItems(okCode))
 		Expect(p.terminalWithin("T1", restarted)).To(Equal(done("T1", `[{"json":{"ok":true}}]`)))
 		for i := range 20 {
-			p.healthy(fmt.Sprintf("T%d", i+2))
+			p.runsLate(fmt.Sprintf("T%d", i+2))
 		}
 	}, SpecTimeout(slowTimeout))
 
 	It("refills the pool when every waiting child is killed: no later task fails", func(ctx SpecContext) {
 		p := newRig(ctx).connection()
-		p.healthy("T0")
+		p.runsLate("T0")
 		z := theZygote(ctx)
 		Eventually(ctx, func() []int { return childrenOf(z) }).Should(HaveLen(2), "the pool is full (RUNWIRE_PYTHON_PREFORK=2)")
 		waiting := childrenOf(z)
@@ -88,7 +88,7 @@ var _ = Describe("The zygote's supervisor", Label("integration"), func() {
 		}
 		expectGone(ctx, waiting...)
 		for i := range 10 {
-			p.healthy(fmt.Sprintf("T%d", i+1))
+			p.runsLate(fmt.Sprintf("T%d", i+1))
 		}
 		Expect(theZygote(ctx)).To(Equal(z), "the same zygote, with new children")
 	}, SpecTimeout(slowTimeout))
@@ -101,7 +101,7 @@ var _ = Describe("The zygote's supervisor", Label("integration"), func() {
 			withRestart(python.Restart{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}))
 		p := r.connection()
 
-		p.start("T1", allItems(okCode))
+		p.startLate("T1", allItems(okCode))
 		message, _, _ := errorOf(p.terminalWithin("T1", time.Second))
 		Expect(message).To(HavePrefix("Python is not available on this runner: "))
 		Expect(message).To(ContainSubstring(script))
@@ -124,7 +124,7 @@ var _ = Describe("The zygote's supervisor", Label("integration"), func() {
 	It("says the Python process keeps exiting when its zygote is killed over and over", func(ctx SpecContext) {
 		r := newRig(ctx, withRestart(python.Restart{Initial: time.Second, Max: time.Second, Limit: 3, Window: time.Minute}))
 		p := r.connection()
-		p.healthy("T0")
+		p.runsLate("T0")
 		killed := []int{}
 		for range 3 {
 			var z int
@@ -151,7 +151,7 @@ var _ = Describe("Python that is not there", Label("integration"), func() {
 
 	It("answers an accepted task at once with what to set", func(ctx SpecContext) {
 		p := newRig(ctx, withEnv("RUNWIRE_PYTHON="+missing)).connection()
-		p.start("T1", allItems(okCode))
+		p.startLate("T1", allItems(okCode))
 		Expect(p.terminalWithin("T1", time.Second)).
 			To(Equal(failed("T1", "Python is not available on this runner: RUNWIRE_PYTHON="+missing+" does not exist", "")))
 	}, SpecTimeout(specTimeout))
@@ -177,7 +177,7 @@ var _ = Describe("The child socket", Label("integration", "walls"), func() {
 		// seccomp refuses socket(AF_UNIX) to tasks unless the network is allowed: the attack
 		// needs RUNWIRE_PYTHON_NETWORK=allow to reach the socket at all.
 		p := newRig(ctx, stdlib("*"), withEnv("RUNWIRE_PYTHON_NETWORK=allow", "RUNWIRE_PYTHON_OPEN_FILES=2048")).connection()
-		p.healthy("T0")
+		p.runsLate("T0")
 		before := runtime.NumGoroutine()
 		g := newGate()
 		code := "import os, socket, time\n" +
@@ -201,18 +201,26 @@ var _ = Describe("The child socket", Label("integration", "walls"), func() {
 			"print(len(opened), path)\n" +
 			g.wait + "\n" +
 			"return [{'json': {'opened': len(opened)}}]"
-		p.start("T1", allItems(code, g.item))
+		p.startLate("T1", allItems(code, g.item))
 		printed := p.Await("T1's print: the connections are open", isPrint("T1"))
 		Expect(printed["params"]).To(HaveExactElements("1000", ContainSubstring("children.sock")))
 		Expect(runtime.NumGoroutine()).To(BeNumerically("<", before+20), "no goroutine per connection")
 		g.open()
 		Expect(p.terminal("T1")).To(Equal(done("T1", `[{"json":{"opened":1000}}]`)))
-		p.healthy("T2")
+		p.runsLate("T2")
 	}, SpecTimeout(slowTimeout))
 })
 
-// startLate is start after a wait longer than an offer's validity: offers that expired
-// meanwhile are refused (as n8n's runner does), and the next one is tried.
+// runsLate is healthy through startLate.
+func (p *peer) runsLate(taskID string) {
+	GinkgoHelper()
+	p.startLate(taskID, allItems(okCode))
+	Expect(p.terminal(taskID)).To(Equal(done(taskID, `[{"json":{"ok":true}}]`)), "the runner still runs a normal task")
+}
+
+// startLate is start for a spec whose waits (a Python start on a loaded machine) may outlast
+// an offer's validity: offers that expired meanwhile are refused (as n8n's runner does), and
+// the next one is tried.
 func (p *peer) startLate(taskID string, settings map[string]any) {
 	GinkgoHelper()
 	for {
