@@ -353,12 +353,16 @@ func (z *zygote) logStderr() {
 		if !isPrefix {
 			text := string(line)
 			z.log.Debug(text, "source", "python")
-			z.tailMu.Lock()
-			if len(z.tail) == tailLines {
-				z.tail = z.tail[1:]
+			// The tail is logged at WARN when the zygote ends: a task's own output (its
+			// print echo, what it wrote to stderr) stays at debug.
+			if !strings.HasPrefix(text, "[user code]") && !strings.HasPrefix(text, "runwire python child") {
+				z.tailMu.Lock()
+				if len(z.tail) == tailLines {
+					z.tail = z.tail[1:]
+				}
+				z.tail = append(z.tail, text[:min(len(text), maxTailLine)])
+				z.tailMu.Unlock()
 			}
-			z.tail = append(z.tail, text[:min(len(text), maxTailLine)])
-			z.tailMu.Unlock()
 			line = line[:0]
 		}
 	}
