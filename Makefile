@@ -7,15 +7,39 @@ TOOLS         := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/runwire/tools
 LINT          := $(TOOLS)/golangci-lint-$(LINT_VERSION)
 VERSION       := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test check e2e demo demo-down bench fmt-check vet lint docs clean run
+.PHONY: all build test walls-unprivileged check e2e demo demo-down bench fmt-check vet lint docs clean run
 
 all: build
 
 build: ## Build bin/runwire.
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)/runwire ./cmd/runwire
 
-test: ## The unit and integration specs (loopback broker), race detector on: about a minute.
+test: ## The unit and integration specs (loopback broker), race detector on: about a minute; then the walls specs as a plain user.
 	$(GO) test -race -count=1 ./...
+	$(MAKE) walls-unprivileged
+
+SPEC_USER := runwire-spec
+SPEC_PYTHON := /usr/bin/python3
+
+# The walls specs (Label "walls") as an unprivileged user: as root, a user without a home or a
+# login shell is created once (CI runs as root on a fresh machine), the spec binary is built
+# into a world-readable temporary directory and run there as that user, with Debian's Python
+# (pyenv's, under /root, is out of a plain user's reach). Not root: the same as this user.
+walls-unprivileged: ## The walls specs as an unprivileged user (about 30 s more).
+	@set -e; dir=$$(mktemp -d /tmp/runwire-walls-XXXXXX); trap 'rm -rf "$$dir"' EXIT; \
+	chmod a+rx "$$dir"; \
+	$(GO) test -race -c -o "$$dir/python.test" ./specs/python/; \
+	mkdir "$$dir/home"; \
+	if [ "$$(id -u)" = 0 ]; then \
+		id -u $(SPEC_USER) >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin $(SPEC_USER); \
+		chown $(SPEC_USER): "$$dir/home"; \
+		run="setpriv --reuid=$(SPEC_USER) --regid=$(SPEC_USER) --init-groups --"; \
+		echo "walls specs as $(SPEC_USER), unprivileged"; \
+	else \
+		run=""; echo "walls specs as $$(id -un): not root, so no other user to switch to"; \
+	fi; \
+	cd "$$dir" && env -i PATH=/usr/bin:/bin HOME="$$dir/home" TMPDIR="$$dir/home" RUNWIRE_PYTHON=$(SPEC_PYTHON) \
+		$$run ./python.test -test.count=1 -ginkgo.label-filter=walls
 
 check: fmt-check vet lint test e2e ## Everything, what CI runs: the checks, the specs, then the real-n8n suite.
 
