@@ -125,6 +125,8 @@ type Python struct {
 	OpenFiles int64 `koanf:"open_files"`
 	// FileSizeBytes caps the size of any file a task writes; 0 means no cap.
 	FileSizeBytes int64 `koanf:"file_size_bytes"`
+	// TmpBytes is the size of each task's private temp dir, a tmpfs (>= 1 MiB).
+	TmpBytes int64 `koanf:"tmp_bytes"`
 	// Processes caps how many more processes a task may start; 0 means no cap.
 	Processes int64 `koanf:"processes"`
 	// Network is "deny" (the default: tasks get no network) or "allow".
@@ -179,6 +181,7 @@ func Default() Config {
 			CPUSeconds:    120,
 			OpenFiles:     256,
 			FileSizeBytes: 100 << 20,
+			TmpBytes:      100 << 20,
 			Processes:     64,
 			Network:       "deny",
 			Unavailable:   "fail",

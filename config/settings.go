@@ -62,6 +62,7 @@ var settings = []setting{
 	{"python.cpu_seconds", "RUNWIRE_PYTHON_CPU_SECONDS", "", kindInt, "CPU-time cap per task process in seconds; 0 = none"},
 	{"python.open_files", "RUNWIRE_PYTHON_OPEN_FILES", "", kindInt, "open-file cap per task process; 0 = none"},
 	{"python.file_size_bytes", "RUNWIRE_PYTHON_FILE_SIZE_BYTES", "", kindInt, "largest file a task may write in bytes; 0 = none"},
+	{"python.tmp_bytes", "RUNWIRE_PYTHON_TMP_BYTES", "", kindInt, "size of a task's private tmpfs temp dir in bytes (inodes: one per KiB), where tasks have mount namespaces"},
 	{"python.processes", "RUNWIRE_PYTHON_PROCESSES", "", kindInt, "new processes a task may start; 0 = no cap"},
 	{"python.network", "RUNWIRE_PYTHON_NETWORK", "", kindString, "deny (default: tasks get no network) or allow"},
 	{"python.unavailable", "RUNWIRE_UNAVAILABLE", "", kindString, "while Python cannot run tasks: fail (default: offer, answer each at once with the reason) or withdraw (stop offering)"},

@@ -117,6 +117,9 @@ func validate(c Config, origin map[string]string) []error {
 			v.fail(limit.key, "%s must be 0 (no cap) or more, got %d", envOf(limit.key), limit.n)
 		}
 	}
+	if c.Python.TmpBytes < 1<<20 {
+		v.fail("python.tmp_bytes", "RUNWIRE_PYTHON_TMP_BYTES must be at least 1048576 (1 MiB), got %d", c.Python.TmpBytes)
+	}
 	if c.Python.Network != "deny" && c.Python.Network != "allow" {
 		v.fail("python.network", "RUNWIRE_PYTHON_NETWORK must be deny or allow, got %q", c.Python.Network)
 	}

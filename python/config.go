@@ -27,6 +27,7 @@ func OptionsFrom(cfg config.Config, environ []string, logger *slog.Logger) Optio
 		},
 		AllowNetwork:   cfg.Python.Network == "allow",
 		Withdraw:       cfg.Python.Unavailable == "withdraw",
+		TmpBytes:       cfg.Python.TmpBytes,
 		MaxPayload:     cfg.MaxPayload,
 		Prefork:        cfg.Python.Prefork,
 		MaxConcurrency: cfg.MaxConcurrency,

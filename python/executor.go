@@ -44,6 +44,9 @@ type Options struct {
 	// AllowNetwork gives tasks the machine's network (RUNWIRE_PYTHON_NETWORK=allow); by
 	// default they get none.
 	AllowNetwork bool
+	// TmpBytes caps a task's private temp dir, a tmpfs where tasks have mount namespaces of
+	// their own (RUNWIRE_PYTHON_TMP_BYTES); 0 means 100 MiB.
+	TmpBytes int64
 	// MaxPayload bounds one frame from a child (N8N_RUNNERS_MAX_PAYLOAD).
 	MaxPayload int64
 	// Prefork is how many children are kept forked and waiting; 0 means 2.
@@ -81,9 +84,10 @@ type Executor struct {
 	log   *slog.Logger
 	cache *analysisCache
 	idle  *idleRelease
-	// seccomp is the compiled filter for every zygote's config line; nil (and the reason in
-	// seccompMissing) when there is no program for this architecture.
-	seccomp        *seccompConfig
+	// seccomp is the compiled filter for every zygote's config line, by whether tasks have
+	// IPC namespaces of their own; nil (and the reason in seccompMissing) when there is no
+	// program for this architecture.
+	seccomp        [2]*seccompConfig
 	seccompMissing string
 
 	booted   chan struct{} // closed when the first attempt has ended, either way
@@ -112,6 +116,9 @@ func Start(opts Options) *Executor {
 	if opts.MaxConcurrency <= 0 {
 		opts.MaxConcurrency = 5
 	}
+	if opts.TmpBytes <= 0 {
+		opts.TmpBytes = 100 << 20
+	}
 	if opts.MaxPayload <= 0 {
 		opts.MaxPayload = 1 << 30
 	}
@@ -124,7 +131,7 @@ func Start(opts Options) *Executor {
 		opts: opts, log: opts.Logger, cache: newAnalysisCache(cacheSize), booted: make(chan struct{}), cancel: cancel,
 		idle: &idleRelease{after: opts.IdleRelease, log: opts.Logger}, changed: make(chan struct{}),
 	}
-	e.seccomp = e.seccompFilter()
+	e.seccomp = [2]*seccompConfig{e.seccompFilter(false), e.seccompFilter(true)}
 	e.wg.Add(1)
 	go e.supervise(ctx)
 	return e
@@ -136,7 +143,11 @@ type Walls struct {
 	Landlock   int      // Landlock ABI; 0 = none (writes and TCP are then not walled off)
 	Network    bool     // tasks may use the network
 	Cgroups    bool     // each task has its own pids cgroup (cap, and a sweep at the end)
-	Limits     Limits
+	// TaskNamespaces: each task has PID, IPC and mount namespaces of its own, and a tmpfs of
+	// TmpBytes as its temp dir; without, each task's init is a subreaper.
+	TaskNamespaces bool
+	TmpBytes       int64
+	Limits         Limits
 	// Seccomp is how many system calls the filter every child installs refuses (0: none);
 	// SeccompGroups names them, SeccompMissing says why there is no filter.
 	Seccomp        int
@@ -164,8 +175,12 @@ func (w Walls) String() string {
 	if w.Seccomp > 0 {
 		sc = fmt.Sprintf("%d rules (refused with EPERM, clone3 ENOSYS: %s; installed by every child before its hello, which reports it)", w.Seccomp, w.SeccompGroups)
 	}
-	return fmt.Sprintf("process per task; namespaces: %s; network: %v; landlock: %s; seccomp: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
-		ns, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
+	task := "a subreaper per task (its descendants killed when it ends); SysV IPC refused; temp dir on disk, removed in the background"
+	if w.TaskNamespaces {
+		task = fmt.Sprintf("PID, IPC and mount namespaces per task (what it started ends with it; SysV IPC its own; temp dir a %d-byte tmpfs)", w.TmpBytes)
+	}
+	return fmt.Sprintf("process per task; namespaces: %s; %s; network: %v; landlock: %s; seccomp: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
+		ns, task, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
 }
 
 // Walls reports the isolation in force around the latest zygote that ran; it is meaningful
@@ -183,25 +198,37 @@ func (e *Executor) wallsOf(z *zygote) Walls {
 	w.SeccompMissing = "Python has not started"
 	if z != nil {
 		w.Namespaces, w.Landlock, w.Cgroups = z.spaces, z.landlock, z.cgroups != nil
+		w.TaskNamespaces, w.TmpBytes = z.taskNamespaces, e.opts.TmpBytes
 		w.Network = e.opts.AllowNetwork || !slices.Contains(z.spaces, "net")
 		w.Seccomp, w.SeccompMissing = z.seccomp, e.seccompMissing
 		if z.seccompRefused != "" {
 			w.Seccomp, w.SeccompMissing = 0, "the kernel refused it: "+z.seccompRefused
 		}
 		if w.Seccomp > 0 {
-			w.SeccompGroups = seccompGroups(taskSeccompPolicy(e.opts.AllowNetwork).Rules())
+			w.SeccompGroups = seccompGroups(taskSeccompPolicy(e.opts.AllowNetwork, z.taskNamespaces).Rules())
 		}
 	}
 	return w
 }
 
+// seccompFor is the compiled filter for tasks with (taskIPC) or without IPC namespaces of
+// their own.
+func (e *Executor) seccompFor(taskIPC bool) *seccompConfig {
+	if taskIPC {
+		return e.seccomp[1]
+	}
+	return e.seccomp[0]
+}
+
 // seccompFilter compiles the tasks' seccomp policy for the zygote's config line; nil (and
 // the reason in seccompMissing) when there is no program for this architecture.
-func (e *Executor) seccompFilter() *seccompConfig {
-	prog, err := taskSeccompPolicy(e.opts.AllowNetwork).Program()
+func (e *Executor) seccompFilter(taskIPC bool) *seccompConfig {
+	prog, err := taskSeccompPolicy(e.opts.AllowNetwork, taskIPC).Program()
 	if err != nil {
+		if e.seccompMissing == "" {
+			e.log.Warn("Python tasks run without a seccomp filter: " + err.Error())
+		}
 		e.seccompMissing = err.Error()
-		e.log.Warn("Python tasks run without a seccomp filter: " + err.Error())
 		return nil
 	}
 	return &seccompConfig{Program: hex.EncodeToString(prog.Bytes()), Rules: prog.Rules}

@@ -122,6 +122,9 @@ type childFrame struct {
 // helloWalls is what a child reports in its hello that it applied to itself.
 type helloWalls struct {
 	Seccomp int `json:"seccomp"` // rules installed, 0 = none
+	// Task is how the task's descendants are bounded: "namespaces" (PID, IPC and mount
+	// namespaces of its own; its init ends them all) or "subreaper".
+	Task string `json:"task"`
 }
 
 // taskFrame is the one frame runwire sends a child.

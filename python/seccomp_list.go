@@ -55,7 +55,7 @@ func withoutNetwork(p SeccompPolicy) bool { return !p.AllowNetwork }
 func sysv(name string, n nr, why string) listEntry {
 	e := refuse(name, n, "SysV IPC", why)
 	e.when = withoutTaskIPC
-	e.refused = "where the task has no IPC namespace of its own (today: always, the zygote's is shared by its tasks)"
+	e.refused = "where the task has no IPC namespace of its own (where the zygote has no namespaces: tasks are then subreapers sharing its IPC namespace)"
 	return e
 }
 
@@ -172,7 +172,7 @@ var seccompList = []listEntry{
 	{
 		name: "socket", nr: nr{41, 198}, group: "sockets", errno: syscall.EPERM, when: withoutNetwork,
 		why:     "every family but AF_UNIX reaches a network (or the kernel's netlink and packet interfaces, more attack surface); AF_UNIX too while the task has no mount namespace of its own hiding the host's sockets. socketpair stays, for Python's own machinery",
-		refused: "unless `RUNWIRE_PYTHON_NETWORK=allow`; AF_UNIX (argument 0 = 1) is allowed only where the task has a mount namespace of its own (today: none)",
+		refused: "unless `RUNWIRE_PYTHON_NETWORK=allow`; AF_UNIX (argument 0 = 1) is allowed only where the task has a mount namespace of its own that hides the host's sockets (today: none; its mount namespace holds only its tmpfs)",
 		test: func(p SeccompPolicy) argTest {
 			if p.PrivateMounts {
 				return argTest{arg: 0, allowOnly: []uint32{afUnix}}

@@ -29,10 +29,11 @@ type SeccompPolicy struct {
 	PrivateMounts bool
 }
 
-// taskSeccompPolicy is the policy for tasks on this machine today: children share the
-// zygote's IPC namespace and the host's mounts, whatever namespaces the zygote has.
-func taskSeccompPolicy(allowNetwork bool) SeccompPolicy {
-	return SeccompPolicy{Arch: runtime.GOARCH, AllowNetwork: allowNetwork}
+// taskSeccompPolicy is the policy for tasks on this machine: where the zygote has namespaces
+// each task has an IPC namespace of its own (taskIPC); the tasks' mount namespaces do not
+// hide the host's unix sockets.
+func taskSeccompPolicy(allowNetwork, taskIPC bool) SeccompPolicy {
+	return SeccompPolicy{Arch: runtime.GOARCH, AllowNetwork: allowNetwork, TaskIPCNamespace: taskIPC}
 }
 
 // SeccompRule is one refused system call of a policy, on its architecture.

@@ -12,6 +12,9 @@ import (
 	"syscall"
 )
 
+// capSysAdmin is CAP_SYS_ADMIN (linux/capability.h).
+const capSysAdmin = 21
+
 // spawned is a started zygote process and its pipes.
 type spawned struct {
 	cmd            *exec.Cmd
@@ -76,6 +79,10 @@ func spawnIn(interp Interpreter, dir string, environ []string, set namespaceSet)
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
+		// CAP_SYS_ADMIN in the zygote's own user namespace (and nowhere else) survives the
+		// exec also when runwire is not root: the zygote needs it to give each child PID, IPC
+		// and mount namespaces of its own; every task process drops it (taskns).
+		attr.AmbientCaps = []uintptr{capSysAdmin}
 	}
 	cmd.SysProcAttr = attr
 	// stdout and stderr are pipes of runwire's own, not cmd's: Wait closes the read ends of

@@ -177,7 +177,7 @@ func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 		StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 		BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
 		Limits: limits, MaxPrints: maxPrints, MaxPayload: e.opts.MaxPayload, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
-		Seccomp: e.seccomp,
+		SeccompFor: e.seccompFor, TmpBytes: e.opts.TmpBytes,
 	}, e.opts.Prefork, cg, e.log)
 	if err != nil {
 		if cg != nil {
@@ -198,6 +198,12 @@ func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 		// Fail closed: no task runs without the filter the policy gives it.
 		z.close()
 		return nil, fmt.Errorf("the kernel refused the seccomp filter every Python task must run under (%s)", z.seccompRefused)
+	}
+	if z.taskNamespacesRefused != "" {
+		// Fail closed: the seccomp filter allows SysV IPC because each task was to have an
+		// IPC namespace of its own.
+		z.close()
+		return nil, fmt.Errorf("the kernel refused the PID, IPC and mount namespaces every Python task must have (%s)", z.taskNamespacesRefused)
 	}
 	z.pool.topUp()
 	e.mu.Lock()

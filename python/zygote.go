@@ -45,6 +45,12 @@ type zygote struct {
 	pool           *pool    // forked, connected children waiting for a task
 	served         atomic.Int64
 	admitting      chan struct{} // one token per connection being admitted (a bounded number)
+	// taskNamespaces: every child must report PID, IPC and mount namespaces of its own (the
+	// zygote has namespaces); taskNamespacesRefused is why the zygote could not make them.
+	taskNamespaces        bool
+	taskNamespacesRefused string
+	tmpRoot               string         // the tasks' temp dirs are beneath it
+	tmps                  map[int]string // forked children's temp dir names, by pid
 
 	exitMu sync.Mutex
 	exits  map[int]*exitNote // children whose exit someone waits for
@@ -109,6 +115,13 @@ type zygoteConfig struct {
 	TmpRoot                string   `json:"tmpRoot"`
 	AllowNetwork           bool     `json:"allowNetwork"`
 	Landlock               bool     `json:"landlock"`
+	// TaskNamespaces: each child gets PID, IPC and mount namespaces of its own and its temp
+	// dir is a tmpfs of TmpBytes (set by startZygote: wherever the zygote has namespaces).
+	TaskNamespaces bool  `json:"taskNamespaces"`
+	TmpBytes       int64 `json:"tmpBytes"`
+	// SeccompFor compiles the filter for whether tasks have IPC namespaces of their own;
+	// startZygote sets Seccomp from it once it knows.
+	SeccompFor func(taskIPC bool) *seccompConfig `json:"-"`
 	// Seccomp is the filter every child installs before its hello; nil: none (no program
 	// for this architecture).
 	Seccomp *seccompConfig `json:"seccomp,omitempty"`
@@ -147,15 +160,21 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 		ready: make(chan struct{}), pool: newPool(poolSize), admitting: make(chan struct{}, maxAdmits),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}), controlDone: make(chan struct{}), stderrDone: make(chan struct{}),
 		pending: map[string]int{}, forked: make(chan struct{}), known: map[int]bool{},
-	}
-	if cfg.Seccomp != nil {
-		z.seccomp = cfg.Seccomp.Rules
+		tmpRoot: cfg.TmpRoot, tmps: map[int]string{},
 	}
 	p, err := spawnZygote(interp, dir, withoutSecrets(environ), cfg.AllowNetwork, log)
 	if err != nil {
 		_ = ln.Close()
 		_ = os.RemoveAll(dir)
 		return nil, err
+	}
+	cfg.TaskNamespaces = len(p.spaces) > 0
+	z.taskNamespaces = cfg.TaskNamespaces
+	if cfg.SeccompFor != nil {
+		cfg.Seccomp = cfg.SeccompFor(cfg.TaskNamespaces)
+	}
+	if cfg.Seccomp != nil {
+		z.seccomp = cfg.Seccomp.Rules
 	}
 	z.cmd, z.spaces, z.ctl = p.cmd, p.spaces, p.stdin
 	z.stdout, z.stderr = p.stdout, p.stderr
@@ -187,6 +206,19 @@ func withoutSecrets(environ []string) []string {
 		}
 	}
 	return out
+}
+
+// removeTmp removes an ended child's temp dir in the background, off the zygote's fork path
+// and with no depth limit (os.RemoveAll never follows a symbolic link). Where the task had a
+// tmpfs of its own it went with the task's mount namespace, and the directory is empty.
+func (z *zygote) removeTmp(name string) {
+	z.wg.Add(1)
+	go func() {
+		defer z.wg.Done()
+		if err := os.RemoveAll(filepath.Join(z.tmpRoot, name)); err != nil {
+			z.log.Debug("Could not remove a Python task's temp dir", "error", err.Error())
+		}
+	}()
 }
 
 // send writes one control line.
@@ -273,10 +305,13 @@ func (z *zygote) readControl() {
 			Version string `json:"version"`
 			Message string `json:"message"`
 			Token   string `json:"token"`
+			Tmp     string `json:"tmp"`
 			Walls   struct {
-				Landlock     int    `json:"landlock"`
-				Seccomp      int    `json:"seccomp"`
-				SeccompError string `json:"seccompError"`
+				Landlock            int    `json:"landlock"`
+				Seccomp             int    `json:"seccomp"`
+				SeccompError        string `json:"seccompError"`
+				TaskNamespaces      *bool  `json:"taskNamespaces"`
+				TaskNamespacesError string `json:"taskNamespacesError"`
 			} `json:"walls"`
 		}
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
@@ -294,9 +329,18 @@ func (z *zygote) readControl() {
 						z.seccompRefused = fmt.Sprintf("the zygote's trial installed %d rules of %d", m.Walls.Seccomp, z.seccomp)
 					}
 				}
+				if z.taskNamespaces && (m.Walls.TaskNamespaces == nil || !*m.Walls.TaskNamespaces) {
+					z.taskNamespacesRefused = m.Walls.TaskNamespacesError
+					if z.taskNamespacesRefused == "" {
+						z.taskNamespacesRefused = "the zygote did not report them"
+					}
+				}
 				close(z.ready)
 			})
 		case "forked":
+			if m.Tmp != "" && !strings.ContainsAny(m.Tmp, "/.") {
+				z.tmps[m.PID] = m.Tmp
+			}
 			z.forkMu.Lock()
 			z.pending[m.Token] = m.PID
 			close(z.forked)
@@ -317,6 +361,10 @@ func (z *zygote) readControl() {
 			} else if z.forgetPending(m.PID) {
 				z.log.Warn("A Python child died before its hello", "code", m.Code)
 				z.pool.lost(false)
+			}
+			if name, ok := z.tmps[m.PID]; ok {
+				delete(z.tmps, m.PID)
+				z.removeTmp(name)
 			}
 		case "forkfailed":
 			z.log.Warn("The Python zygote could not fork a child: " + m.Message)
@@ -415,8 +463,13 @@ func (z *zygote) stranger(conn *net.UnixConn) (int, string) {
 	if cred.Uid != uint32(os.Getuid()) { //nolint:gosec // uids fit
 		return pid, fmt.Sprintf("uid %d is not runwire's", cred.Uid)
 	}
-	if ppid, err := parentPID(pid); err != nil || ppid != z.cmd.Process.Pid {
-		return pid, "not a child of the zygote"
+	// The task process says hello; its parent, the task's init, is the zygote's child.
+	ppid, err := parentPID(pid)
+	if err == nil {
+		ppid, err = parentPID(ppid)
+	}
+	if err != nil || ppid != z.cmd.Process.Pid {
+		return pid, "not a task process of a child of the zygote"
 	}
 	z.forkMu.Lock()
 	again := z.known[pid]
@@ -463,6 +516,13 @@ func (z *zygote) admit(conn *net.UnixConn, hostPID int) {
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
+	if z.taskNamespaces && hello.Walls.Task != "namespaces" {
+		z.log.Warn("A Python child has no PID, IPC and mount namespaces of its own; killing it", "task", hello.Walls.Task)
+		_ = syscall.Kill(hostPID, syscall.SIGKILL)
+		_ = conn.Close()
+		z.pool.lost(false)
+		return
+	}
 	if got := hello.Walls.Seccomp; got != z.seccomp {
 		// Weaker than announced (or a filter it was not given): it never gets a task.
 		z.log.Warn("A Python child reported other seccomp rules than it was given; killing it", "rules", got, "expected", z.seccomp)

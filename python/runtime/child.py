@@ -19,6 +19,7 @@ import results
 import rules
 import sandbox
 import seccomp
+import taskns
 import views
 import walls
 from allowlist import Policy
@@ -40,6 +41,7 @@ OWN_MODULES = (
     "sandbox",
     "seccomp",
     "stdlib_names",
+    "taskns",
     "views",
     "walls",
     "zygote",
@@ -79,6 +81,12 @@ class Config:
         tmp_root = line.get("tmpRoot")
         self.tmp_root = tmp_root if isinstance(tmp_root, str) and tmp_root else None
         self.allow_network = line.get("allowNetwork") is True
+        # Each task in PID, IPC and mount namespaces of its own (taskns), which runwire expects
+        # wherever the zygote has namespaces: a child that cannot have them stops before its
+        # hello. Without, each child is a subreaper. tmpBytes caps the private tmpfs.
+        self.task_namespaces = line.get("taskNamespaces") is True
+        tmp_bytes = line.get("tmpBytes")
+        self.tmp_bytes = tmp_bytes if isinstance(tmp_bytes, int) and not isinstance(tmp_bytes, bool) and tmp_bytes > 0 else 0
         self.landlock = line.get("landlock") is not False
         # The filter every child installs before its hello (none: runwire has no program for
         # this architecture, and its start-up line says so).
@@ -322,10 +330,24 @@ def _log(text):
     printing._write_stderr("runwire python child %d: %s\n" % (os.getpid(), text))
 
 
-def main(config, prepared, inherited_fds, token):
+def main(config, prepared, inherited_fds, token, tmp_name=None):
     """Entry point right after fork(); never returns. `prepared` is the zygote's Prepared:
-    what is left to do before the hello is only what differs from one child to the next."""
+    what is left to do before the hello is only what differs from one child to the next.
+    This process stays as the task's init (taskns.serve_as_init); the process it forks
+    says hello and runs the task."""
     try:
+        # First, before this process writes to (and so copies) more of the zygote's pages:
+        # the fork of the task process, this one staying as its init.
+        own_pids = os.getpid() == 1  # the zygote gave it a PID namespace of its own
+        if config.task_namespaces and not own_pids:
+            raise OSError("no PID namespace of its own, which runwire expects here")
+        if not own_pids:
+            taskns.become_subreaper()
+        task_pid = os.fork()
+        if task_pid:
+            taskns.serve_as_init(task_pid, not own_pids, inherited_fds)
+        # The task process: a session and process group of its own, which runwire signals on
+        # cancel and timeout (its init is not in it).
         os.setsid()
         _signal.set_wakeup_fd(-1)
         _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
@@ -341,11 +363,19 @@ def main(config, prepared, inherited_fds, token):
         os.dup2(2, 1)  # fd 1 was the zygote's control channel
         channel = frames.Channel(config.socket)
         connected = Connected(config, prepared, channel)
+        task_walls = {"task": "namespaces" if own_pids else "subreaper"}
+        if own_pids:
+            taskns.isolate()  # IPC and mount namespaces: before capabilities are dropped
         writable = (
-            walls.private_tmp(config.tmp_root, prepared.tempfile, prepared.on_import, not config.block_env)
+            walls.private_tmp(config.tmp_root, prepared.tempfile, prepared.on_import, not config.block_env, tmp_name)
             if config.tmp_root
             else None
         )
+        if own_pids and writable and config.tmp_bytes:
+            taskns.mount_tmp(writable, config.tmp_bytes)
+            task_walls["tmpBytes"] = config.tmp_bytes
+        if os.getuid() != 0:
+            taskns.drop_capabilities()  # what the zygote held to make the namespaces
         walls.cap_processes((config.limits or {}).get("processes"))
         if config.landlock and writable:
             walls.restrict(writable, config.allow_network, prepared.read_paths)
@@ -353,7 +383,8 @@ def main(config, prepared, inherited_fds, token):
         # connected above: after this no socket() is needed, socket(AF_UNIX) being refused);
         # a filter that does not install ends the child here, before its hello.
         rules = config.seccomp.install() if config.seccomp else 0
-        channel.send({"type": "hello", "pid": os.getpid(), "token": token, "walls": {"seccomp": rules}})
+        task_walls["seccomp"] = rules
+        channel.send({"type": "hello", "pid": os.getpid(), "token": token, "walls": task_walls})
         del token
         task = channel.receive()
     except frames.ChannelClosed:

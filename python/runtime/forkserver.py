@@ -19,6 +19,7 @@ import sys
 
 import child  # imports the whole runtime
 import seccomp
+import taskns
 import walls
 
 
@@ -60,6 +61,9 @@ class Zygote:
     def __init__(self, config, prepared):
         self.config = config
         self.prepared = prepared
+        # A PID namespace per child, where runwire expects it (see taskns).
+        self.pids = taskns.PidNamespaces() if config.task_namespaces else None
+        self.serial = 0
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
@@ -112,19 +116,32 @@ class Zygote:
         # the one runwire is waiting for. Tasks forked earlier never saw it, so a task cannot
         # pose as a waiting child and take the next task.
         token = os.urandom(16).hex()
+        # The child's temp dir is named by the zygote (in its own PID namespace the child is
+        # pid 1, as every other one); runwire removes it once the child has ended.
+        self.serial += 1
+        tmp = str(self.serial)
+        new_pids = self.pids.before_fork() if self.pids else False
         try:
             pid = os.fork()
         except OSError as error:
+            if self.pids:
+                self.pids.after_fork()
             _log("fork failed: %s" % error)
             _write_line({"type": "forkfailed", "message": str(error)})
             return
         if pid == 0:
             try:
                 fds = [self.wake_r, self.wake_w]
-                child.main(self.config, self.prepared, fds, token)
+                if self.pids and self.pids.own is not None:
+                    fds.append(self.pids.own)
+                child.main(self.config, self.prepared, fds, token, tmp)
             finally:
                 os._exit(1)
-        _write_line({"type": "forked", "pid": pid, "token": token})
+        if self.pids:
+            self.pids.after_fork()
+            if new_pids is False and self.pids.error:
+                _log("a child without a PID namespace of its own: %s" % self.pids.error)
+        _write_line({"type": "forked", "pid": pid, "token": token, "tmp": tmp})
 
     def reap(self):
         while True:
@@ -134,70 +151,9 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            _write_line({"type": "exit", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
-            if self.config.tmp_root:
-                remove_tree(os.path.join(self.config.tmp_root, str(pid)))
-
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_MAX_DEPTH = 64
-
-
-def remove_tree(path):
-    """Remove a task's temp dir and what the task left in it, never following a symbolic link:
-    this process has no Landlock walls, and what a task leaves behind is not to be trusted. Every
-    directory is opened with O_NOFOLLOW and its entries removed relative to it, as
-    shutil.rmtree does where it can, but without shutil, which this process would otherwise
-    carry (and share with every child) for this alone: the zygote imports nothing once it has
-    forked (see child.Prepared). Deeper than _MAX_DEPTH, or when something cannot be removed,
-    the rest is left for runwire's removal of the runtime directory at exit."""
-    try:
-        os.rmdir(path)  # the usual case: the task left nothing behind
-        return
-    except FileNotFoundError:
-        return
-    except OSError:
-        pass
-    try:
-        fd = os.open(path, _DIR_FLAGS)
-    except OSError:
-        return
-    try:
-        _clear(fd, 1)
-    finally:
-        os.close(fd)
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
-
-
-def _clear(fd, depth):
-    try:
-        with os.scandir(fd) as entries:
-            listed = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
-    except OSError:
-        return
-    for name, is_dir in listed:
-        if not is_dir:
-            try:
-                os.unlink(name, dir_fd=fd)
-            except OSError:
-                pass
-            continue
-        if depth < _MAX_DEPTH:
-            try:
-                sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
-            except OSError:
-                continue
-            try:
-                _clear(sub, depth + 1)
-            finally:
-                os.close(sub)
-        try:
-            os.rmdir(name, dir_fd=fd)
-        except OSError:
-            pass
+            # Every child is its task's init (or subreaper): 128+N is the task's signal N.
+            code = taskns.exit_code(os.waitstatus_to_exitcode(status), True)
+            _write_line({"type": "exit", "pid": pid, "code": code})
 
 
 def main():
@@ -222,6 +178,10 @@ def main():
     walls.trim_heap()
     version = "%d.%d.%d" % sys.version_info[:3]
     found = walls.probe()
+    if zygote.pids is not None:
+        found["taskNamespaces"] = zygote.pids.enabled
+        if not zygote.pids.enabled:
+            found["taskNamespacesError"] = zygote.pids.error
     if config.seccomp:
         refused = seccomp.probe(config.seccomp)
         found["seccomp"] = config.seccomp.rules if refused is None else 0

@@ -84,7 +84,7 @@ def probe():
     return {"landlock": landlock_abi()}
 
 
-def private_tmp(root, tempfile=None, on_import=None, set_environment=False):
+def private_tmp(root, tempfile=None, on_import=None, set_environment=False, name=None):
     """A fresh directory for this child under root, which becomes its temp dir (the zygote
     removes it when the child has ended). tempfile learns it without the environment, which
     user code sees empty when env access is blocked (as in n8n): `tempfile` is the module if
@@ -94,7 +94,7 @@ def private_tmp(root, tempfile=None, on_import=None, set_environment=False):
     are TMPDIR, TEMP and TMP set too, for the programs user code starts. (The runtime itself
     does not import tempfile: the zygote would carry it, and shutil and random with it, for
     nothing.)"""
-    path = os.path.join(root, str(os.getpid()))
+    path = os.path.join(root, name or str(os.getpid()))
     os.mkdir(path, 0o700)
     if set_environment:
         for name in ("TMPDIR", "TEMP", "TMP"):

@@ -102,6 +102,7 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "RUNWIRE_PYTHON_CPU_SECONDS", "0", python, withPython(func(p *config.Python) { p.CPUSeconds = 0 })),
 		Entry(nil, "RUNWIRE_PYTHON_OPEN_FILES", "32", python, withPython(func(p *config.Python) { p.OpenFiles = 32 })),
 		Entry(nil, "RUNWIRE_PYTHON_FILE_SIZE_BYTES", "1024", python, withPython(func(p *config.Python) { p.FileSizeBytes = 1024 })),
+		Entry(nil, "RUNWIRE_PYTHON_TMP_BYTES", "10485760", python, withPython(func(p *config.Python) { p.TmpBytes = 10 << 20 })),
 		Entry(nil, "RUNWIRE_PYTHON_PROCESSES", "5", python, withPython(func(p *config.Python) { p.Processes = 5 })),
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK", "allow", python, withPython(func(p *config.Python) { p.Network = "allow" })),
 		Entry(nil, "RUNWIRE_UNAVAILABLE", "withdraw", python, withPython(func(p *config.Python) { p.Unavailable = "withdraw" })),

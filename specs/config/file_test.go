@@ -47,6 +47,7 @@ python:
   cpu_seconds: 30
   open_files: 64
   file_size_bytes: 1048576
+  tmp_bytes: 2097152
   processes: 8
   network: allow
   unavailable: withdraw
@@ -80,7 +81,7 @@ var _ = Describe("The YAML config file", func() {
 			PingInterval:     10 * time.Second,
 			HandshakeTimeout: 3 * time.Second,
 			SettingsTimeout:  4 * time.Second,
-			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, Processes: 8, Network: "allow", Unavailable: "withdraw"},
+			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, TmpBytes: 2 << 20, Processes: 8, Network: "allow", Unavailable: "withdraw"},
 			File:             p,
 		}))
 	})

@@ -67,6 +67,7 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "RUNWIRE_SETTINGS_TIMEOUT=0s", "RUNWIRE_SETTINGS_TIMEOUT", "greater than 0"),
 		Entry(nil, "RUNWIRE_PYTHON_PREFORK=0", "RUNWIRE_PYTHON_PREFORK", "at least 1"),
 		Entry(nil, "RUNWIRE_PYTHON_MEMORY_BYTES=-1", "RUNWIRE_PYTHON_MEMORY_BYTES", "0 (no cap) or more"),
+		Entry(nil, "RUNWIRE_PYTHON_TMP_BYTES=4096", "RUNWIRE_PYTHON_TMP_BYTES", "at least 1048576 (1 MiB), got 4096"),
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK=open", "RUNWIRE_PYTHON_NETWORK", "deny or allow"),
 		Entry(nil, "RUNWIRE_UNAVAILABLE=queue", "RUNWIRE_UNAVAILABLE", "fail or withdraw"),
 	)

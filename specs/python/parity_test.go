@@ -169,9 +169,9 @@ var _ = Describe("A blocked environment", Label("integration"), func() {
 	)
 
 	// privateDir is task code that reports where tempfile puts things: the task's private
-	// directory is named for its pid (walls.private_tmp).
+	// directory is one of runwire's tasks' temp root, named by the zygote (walls.private_tmp).
 	privateDir := "tdir = t.gettempdir()\nfd, path = t.mkstemp()\nos.close(fd)\n" +
-		"return [{\"json\": {\"private\": os.path.basename(tdir) == str(os.getpid()) and tdir != \"/tmp\", " +
+		"return [{\"json\": {\"private\": os.path.basename(tdir).isdigit() and os.path.basename(os.path.dirname(tdir)) == \"tmp\" and tdir != \"/tmp\", " +
 		"\"inside\": os.path.dirname(path) == tdir, \"environ\": len(os.environ)}}]"
 
 	It("still has tempfile.gettempdir() and mkstemp() in the task's private directory", func(ctx SpecContext) {
@@ -189,7 +189,7 @@ var _ = Describe("A blocked environment", Label("integration"), func() {
 
 	It("with env access allowed, is runwire's and points TMPDIR at the private directory", func(ctx SpecContext) {
 		p := newRig(ctx, withEnv("N8N_RUNNERS_STDLIB_ALLOW=os", "N8N_BLOCK_RUNNER_ENV_ACCESS=false")).connection()
-		seen, _ := resultOf(p.runCode("T1", "import os\nreturn [{\"json\": {\"has_path\": \"PATH\" in os.environ, \"tmpdir\": os.path.basename(os.environ[\"TMPDIR\"]) == str(os.getpid())}}]").terminal).([]any)
+		seen, _ := resultOf(p.runCode("T1", "import os\nreturn [{\"json\": {\"has_path\": \"PATH\" in os.environ, \"tmpdir\": os.path.basename(os.environ[\"TMPDIR\"]).isdigit() and os.path.dirname(os.environ[\"TMPDIR\"]).endswith(\"/tmp\")}}]").terminal).([]any)
 		Expect(seen).To(HaveLen(1))
 		Expect(seen[0]).To(Equal(map[string]any{"json": map[string]any{"has_path": true, "tmpdir": true}}))
 	}, SpecTimeout(specTimeout))
