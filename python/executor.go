@@ -132,6 +132,13 @@ func Start(opts Options) *Executor {
 		idle: &idleRelease{after: opts.IdleRelease, log: opts.Logger}, changed: make(chan struct{}),
 	}
 	e.seccomp = [2]*seccompConfig{e.seccompFilter(false), e.seccompFilter(true)}
+	// What killed runwires left behind goes in the background: a large leftover must not
+	// hold up the boot.
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		removeLeftovers(e.log)
+	}()
 	e.wg.Add(1)
 	go e.supervise(ctx)
 	return e

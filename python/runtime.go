@@ -15,7 +15,7 @@ var runtimeFS embed.FS
 
 // writeRuntime creates a private directory (0700) holding the Python runtime and returns it.
 func writeRuntime() (string, error) {
-	dir, err := os.MkdirTemp("", "runwire-python-")
+	dir, err := os.MkdirTemp("", runtimePrefix)
 	if err != nil {
 		return "", fmt.Errorf("failed to create the Python runtime directory: %w", err)
 	}

@@ -23,10 +23,11 @@ import (
 // executor's supervisor starts one, and starts another when it ends; everything here belongs
 // to one process's life.
 type zygote struct {
-	log *slog.Logger
-	cmd *exec.Cmd
-	dir string
-	ln  *net.UnixListener
+	log  *slog.Logger
+	cmd  *exec.Cmd
+	dir  string
+	lock *os.File // an flock on dir while runwire lives (removeLeftovers)
+	ln   *net.UnixListener
 
 	ctlMu sync.Mutex
 	ctl   io.WriteCloser // the zygote's stdin
@@ -143,6 +144,16 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 	if err != nil {
 		return nil, err
 	}
+	lock, err := lockRuntime(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("failed to lock the Python runtime directory %s: %w", dir, err)
+	}
+	defer func() {
+		if lock != nil { // startZygote failed
+			_ = lock.Close()
+		}
+	}()
 	cfg.Type = "config"
 	cfg.Socket = filepath.Join(dir, "children.sock")
 	cfg.TmpRoot = filepath.Join(dir, "tmp")
@@ -160,7 +171,7 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 		ready: make(chan struct{}), pool: newPool(poolSize), admitting: make(chan struct{}, maxAdmits),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}), controlDone: make(chan struct{}), stderrDone: make(chan struct{}),
 		pending: map[string]int{}, forked: make(chan struct{}), known: map[int]bool{},
-		tmpRoot: cfg.TmpRoot, tmps: map[int]string{},
+		tmpRoot: cfg.TmpRoot, tmps: map[int]string{}, lock: lock,
 	}
 	p, err := spawnZygote(interp, dir, withoutSecrets(environ), cfg.AllowNetwork, log)
 	if err != nil {
@@ -188,6 +199,7 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 		z.close()
 		return nil, err
 	}
+	lock = nil // the zygote's now: close releases it
 	return z, nil
 }
 
@@ -625,6 +637,7 @@ func peerCred(conn *net.UnixConn) (*syscall.Ucred, error) {
 func (z *zygote) kill() {
 	_ = syscall.Kill(-z.cmd.Process.Pid, syscall.SIGKILL)
 	_ = os.RemoveAll(z.dir)
+	_ = z.lock.Close()
 }
 
 // close ends the zygote and every child still waiting, and removes the runtime directory.
@@ -649,4 +662,5 @@ func (z *zygote) close() {
 		z.cgroups.close()
 	}
 	_ = os.RemoveAll(z.dir)
+	_ = z.lock.Close()
 }
