@@ -25,7 +25,7 @@ SPEC_PYTHON := /usr/bin/python3
 # login shell is created once (CI runs as root on a fresh machine), the spec binary is built
 # into a world-readable temporary directory and run there as that user, with Debian's Python
 # (pyenv's, under /root, is out of a plain user's reach). Not root: the same as this user.
-walls-unprivileged: ## The walls specs as an unprivileged user (about 30 s more).
+walls-unprivileged: ## The walls specs as an unprivileged user (30 s to a minute more).
 	@set -e; dir=$$(mktemp -d /tmp/runwire-walls-XXXXXX); trap 'rm -rf "$$dir"' EXIT; \
 	chmod a+rx "$$dir"; \
 	$(GO) test -race -c -o "$$dir/python.test" ./specs/python/; \
