@@ -47,7 +47,11 @@ var _ = Describe("Timeout and cancel", Label("integration"), func() {
 
 	DescribeTable("ends the task with n8n's message and leaves no process of it behind",
 		func(ctx SpecContext, s stopper, code string) {
-			p := newRig(ctx, stdlib("*"), withTaskTimeout(s.timeout)).connection()
+			r := newRig(ctx, stdlib("*"), withTaskTimeout(s.timeout))
+			p := r.connection()
+			// The timeout counts from the acceptance: a boot of over 1 s (a busy machine) would
+			// use it up before the task's first print.
+			Expect(r.py.Ready(ctx)).To(Succeed())
 			p.start("T1", allItems(code, item(`{"n": 1}`)))
 			params, _ := p.Await("the task's pids", isPrint("T1"))["params"].([]any)
 			ps := hostPIDs(params)
