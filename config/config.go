@@ -135,6 +135,9 @@ type Python struct {
 	// it goes on offering python tasks and answers each at once with the reason) or
 	// "withdraw" (it stops offering them until Python runs again).
 	Unavailable string `koanf:"unavailable"`
+	// Walls is "require" (the default: no Python task runs when an expected wall is missing)
+	// or "best-effort" (tasks run with what the kernel gives; logged loudly).
+	Walls string `koanf:"walls"`
 }
 
 // Default returns the built-in defaults: n8n's Python runner defaults for
@@ -185,6 +188,7 @@ func Default() Config {
 			Processes:     64,
 			Network:       "deny",
 			Unavailable:   "fail",
+			Walls:         "require",
 		},
 		PingInterval:     30 * time.Second,
 		HandshakeTimeout: 10 * time.Second,

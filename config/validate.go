@@ -126,6 +126,9 @@ func validate(c Config, origin map[string]string) []error {
 	if c.Python.Unavailable != "fail" && c.Python.Unavailable != "withdraw" {
 		v.fail("python.unavailable", "RUNWIRE_UNAVAILABLE must be fail or withdraw, got %q", c.Python.Unavailable)
 	}
+	if c.Python.Walls != "require" && c.Python.Walls != "best-effort" {
+		v.fail("python.walls", "RUNWIRE_PYTHON_WALLS must be require or best-effort, got %q", c.Python.Walls)
+	}
 	if c.SettingsTimeout <= 0 {
 		v.fail("settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT must be greater than 0, got %s", c.SettingsTimeout)
 	}

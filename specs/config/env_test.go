@@ -106,6 +106,7 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "RUNWIRE_PYTHON_PROCESSES", "5", python, withPython(func(p *config.Python) { p.Processes = 5 })),
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK", "allow", python, withPython(func(p *config.Python) { p.Network = "allow" })),
 		Entry(nil, "RUNWIRE_UNAVAILABLE", "withdraw", python, withPython(func(p *config.Python) { p.Unavailable = "withdraw" })),
+		Entry(nil, "RUNWIRE_PYTHON_WALLS", "best-effort", python, withPython(func(p *config.Python) { p.Walls = "best-effort" })),
 	)
 
 	It("reads n8n's bool rule the other way too: only true is true", func() {

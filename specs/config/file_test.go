@@ -51,6 +51,7 @@ python:
   processes: 8
   network: allow
   unavailable: withdraw
+  walls: best-effort
 `
 
 var _ = Describe("The YAML config file", func() {
@@ -81,7 +82,7 @@ var _ = Describe("The YAML config file", func() {
 			PingInterval:     10 * time.Second,
 			HandshakeTimeout: 3 * time.Second,
 			SettingsTimeout:  4 * time.Second,
-			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, TmpBytes: 2 << 20, Processes: 8, Network: "allow", Unavailable: "withdraw"},
+			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, TmpBytes: 2 << 20, Processes: 8, Network: "allow", Unavailable: "withdraw", Walls: "best-effort"},
 			File:             p,
 		}))
 	})

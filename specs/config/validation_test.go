@@ -70,6 +70,7 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "RUNWIRE_PYTHON_TMP_BYTES=4096", "RUNWIRE_PYTHON_TMP_BYTES", "at least 1048576 (1 MiB), got 4096"),
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK=open", "RUNWIRE_PYTHON_NETWORK", "deny or allow"),
 		Entry(nil, "RUNWIRE_UNAVAILABLE=queue", "RUNWIRE_UNAVAILABLE", "fail or withdraw"),
+		Entry(nil, "RUNWIRE_PYTHON_WALLS=off", "RUNWIRE_PYTHON_WALLS", "require or best-effort"),
 	)
 
 	DescribeTable("accepts the boundaries",
