@@ -64,6 +64,13 @@ type Options struct {
 	// once with the reason.
 	Withdraw bool
 	Logger   *slog.Logger
+	// BestEffortWalls runs tasks with the walls the kernel gives (RUNWIRE_PYTHON_WALLS=
+	// best-effort, logged loudly); by default (require) runwire offers no Python task when a
+	// wall it expects is missing.
+	BestEffortWalls bool
+	// BreakLandlockForSpecs makes every child skip Landlock, as a kernel refusing it would:
+	// specs use it to show that such a child gets no task. Never set it otherwise.
+	BreakLandlockForSpecs bool
 }
 
 // n8n's messages for a child that ends without a result.
@@ -146,7 +153,8 @@ func Start(opts Options) *Executor {
 
 // Walls says which isolation walls are in force around tasks.
 type Walls struct {
-	Namespaces []string // the zygote's namespaces: user, net, pid, ipc
+	Namespaces []string // the zygote's namespaces: user, net, pid, ipc, mnt
+	Identity   string   // the uid a task runs as, and what it holds
 	Landlock   int      // Landlock ABI; 0 = none (writes and TCP are then not walled off)
 	Network    bool     // tasks may use the network
 	Cgroups    bool     // each task has its own pids cgroup (cap, and a sweep at the end)
@@ -167,10 +175,7 @@ func (w Walls) String() string {
 	if len(w.Namespaces) > 0 {
 		ns = strings.Join(w.Namespaces, ",")
 	}
-	ll := "unavailable"
-	if w.Landlock > 0 {
-		ll = fmt.Sprintf("ABI %d (writes only to a private temp dir; reads only there and in system and Python directories; no TCP unless allowed; no signals out)", w.Landlock)
-	}
+	ll := landlockHolds(w.Landlock, w.Network)
 	procs := fmt.Sprintf("+%d (RLIMIT_NPROC)", w.Limits.Processes)
 	switch {
 	case w.Cgroups:
@@ -186,8 +191,8 @@ func (w Walls) String() string {
 	if w.TaskNamespaces {
 		task = fmt.Sprintf("PID, IPC and mount namespaces per task (what it started ends with it; SysV IPC its own; temp dir a %d-byte tmpfs)", w.TmpBytes)
 	}
-	return fmt.Sprintf("process per task; namespaces: %s; %s; network: %v; landlock: %s; seccomp: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
-		ns, task, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
+	return fmt.Sprintf("process per task; identity: %s; namespaces: %s; %s; network: %v; landlock: %s; seccomp: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
+		w.Identity, ns, task, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
 }
 
 // Walls reports the isolation in force around the latest zygote that ran; it is meaningful
@@ -206,6 +211,7 @@ func (e *Executor) wallsOf(z *zygote) Walls {
 	if z != nil {
 		w.Namespaces, w.Landlock, w.Cgroups = z.spaces, z.landlock, z.cgroups != nil
 		w.TaskNamespaces, w.TmpBytes = z.taskNamespaces, e.opts.TmpBytes
+		w.Identity = z.identity.String()
 		w.Network = e.opts.AllowNetwork || !slices.Contains(z.spaces, "net")
 		w.Seccomp, w.SeccompMissing = z.seccomp, e.seccompMissing
 		if z.seccompRefused != "" {

@@ -121,7 +121,12 @@ type childFrame struct {
 
 // helloWalls is what a child reports in its hello that it applied to itself.
 type helloWalls struct {
-	Seccomp int `json:"seccomp"` // rules installed, 0 = none
+	Seccomp       int               `json:"seccomp"`       // rules installed, 0 = none
+	Landlock      int               `json:"landlock"`      // the ABI its Landlock domain was made with, 0 = none
+	LandlockRules int               `json:"landlockRules"` // the rules in it
+	LandlockError string            `json:"landlockError"` // why it has none, where it tried
+	IdentityError string            `json:"identityError"` // why it could not drop its identity
+	Namespaces    map[string]string `json:"namespaces"`    // /proc/self/ns links, as it sees them
 	// Task is how the task's descendants are bounded: "namespaces" (PID, IPC and mount
 	// namespaces of its own; its init ends them all) or "subreaper".
 	Task string `json:"task"`

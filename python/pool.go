@@ -100,6 +100,8 @@ func (z *zygote) keep() {
 		case <-z.pool.kick:
 		case <-z.exited:
 			return
+		case <-z.refused:
+			return // no child will get a task from this zygote: fork none
 		}
 		z.pool.mu.Lock()
 		fails := z.pool.fails
@@ -132,6 +134,11 @@ func (z *zygote) keep() {
 // zygote has ended.
 func (z *zygote) take(ctx context.Context) (*child, error) {
 	for {
+		select {
+		case <-z.refused:
+			return nil, z.refusal // fail closed: not even a child admitted before
+		default:
+		}
 		z.pool.mu.Lock()
 		if len(z.pool.idle) > 0 {
 			c := z.pool.idle[0]
@@ -151,6 +158,8 @@ func (z *zygote) take(ctx context.Context) (*child, error) {
 		case <-grew:
 		case <-z.exited:
 			return nil, errZygoteExited
+		case <-z.refused:
+			return nil, z.refusal
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}

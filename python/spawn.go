@@ -19,6 +19,7 @@ const capSysAdmin = 21
 type spawned struct {
 	cmd            *exec.Cmd
 	spaces         []string
+	user, mount    bool // the namespaceSet's
 	stdin          io.WriteCloser
 	stdout, stderr *os.File // runwire's read ends; the zygote has the write ends
 }
@@ -28,13 +29,17 @@ type namespaceSet struct {
 	names []string
 	flags uintptr
 	user  bool // a user namespace, which makes the others possible without root
+	// mount: a mount namespace of the zygote's own, in which it reveals the interpreter to
+	// the task's uid (walls.reveal); only as root, whose zygote can mount there.
+	mount bool
 }
 
 // namespaceSets are tried in order: the strongest first, then what root alone can do, then
-// none (with a warning). Its own network namespace leaves a task only a loopback that is down;
-// its own PID namespace keeps it from seeing or signalling runwire's processes by number, and
-// ends every process of it when the zygote ends.
-func namespaceSets(allowNetwork bool) []namespaceSet {
+// none (with a warning; refused under RUNWIRE_PYTHON_WALLS=require). Its own network namespace
+// leaves a task only a loopback that is down; its own PID namespace keeps it from seeing or
+// signalling runwire's processes by number, and ends every process of it when the zygote
+// ends. As root the zygote also gets a mount namespace of its own.
+func namespaceSets(allowNetwork, root bool) []namespaceSet {
 	net := uintptr(syscall.CLONE_NEWNET)
 	names := []string{"net"}
 	if allowNetwork {
@@ -42,9 +47,13 @@ func namespaceSets(allowNetwork bool) []namespaceSet {
 	}
 	base := net | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC
 	names = append(names, "pid", "ipc")
+	if root {
+		base |= syscall.CLONE_NEWNS
+		names = append(names, "mnt")
+	}
 	return []namespaceSet{
-		{names: append([]string{"user"}, names...), flags: base | syscall.CLONE_NEWUSER, user: true},
-		{names: names, flags: base},
+		{names: append([]string{"user"}, names...), flags: base | syscall.CLONE_NEWUSER, user: true, mount: root},
+		{names: names, flags: base, mount: root},
 		{},
 	}
 }
@@ -52,7 +61,7 @@ func namespaceSets(allowNetwork bool) []namespaceSet {
 // spawnZygote starts the zygote in the strongest namespaces the kernel allows.
 func spawnZygote(interp Interpreter, dir string, environ []string, allowNetwork bool, log *slog.Logger) (*spawned, error) {
 	var errs []error
-	for _, set := range namespaceSets(allowNetwork) {
+	for _, set := range namespaceSets(allowNetwork, os.Getuid() == 0) {
 		p, err := spawnIn(interp, dir, environ, set)
 		if err == nil {
 			if len(set.names) == 0 {
@@ -73,12 +82,10 @@ func spawnIn(interp Interpreter, dir string, environ []string, set namespaceSet)
 	cmd.Dir = dir
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: set.flags}
 	if set.user {
-		// Map runwire's own user and group onto themselves: files keep their owners, and
-		// nothing gains a privilege outside.
-		uid, gid := os.Getuid(), os.Getgid()
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
-		attr.GidMappingsEnableSetgroups = false
+		attr.UidMappings, attr.GidMappings = userNamespaceMaps()
+		// As root the map has a range, so setgroups stays allowed: each child empties its
+		// groups with it before user code. Not root it must be denied to write the map.
+		attr.GidMappingsEnableSetgroups = os.Getuid() == 0
 		// CAP_SYS_ADMIN in the zygote's own user namespace (and nowhere else) survives the
 		// exec also when runwire is not root: the zygote needs it to give each child PID, IPC
 		// and mount namespaces of its own; every task process drops it (taskns).
@@ -108,7 +115,7 @@ func spawnIn(interp Interpreter, dir string, environ []string, set namespaceSet)
 		_ = stdin.Close()
 		return nil, err
 	}
-	return &spawned{cmd: cmd, spaces: set.names, stdin: stdin, stdout: stdoutR, stderr: stderrR}, nil
+	return &spawned{cmd: cmd, spaces: set.names, user: set.user, mount: set.mount, stdin: stdin, stdout: stdoutR, stderr: stderrR}, nil
 }
 
 func closeAll(files ...*os.File) {

@@ -177,7 +177,7 @@ func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 		StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 		BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
 		Limits: limits, MaxPrints: maxPrints, MaxPayload: e.opts.MaxPayload, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
-		SeccompFor: e.seccompFor, TmpBytes: e.opts.TmpBytes,
+		SeccompFor: e.seccompFor, TmpBytes: e.opts.TmpBytes, BreakLandlock: e.opts.BreakLandlockForSpecs,
 	}, e.opts.Prefork, cg, e.log)
 	if err != nil {
 		if cg != nil {
@@ -204,6 +204,10 @@ func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 		// IPC namespace of its own.
 		z.close()
 		return nil, fmt.Errorf("the kernel refused the PID, IPC and mount namespaces every Python task must have (%s)", z.taskNamespacesRefused)
+	}
+	if err := e.checkWalls(z); err != nil {
+		z.close()
+		return nil, err
 	}
 	z.pool.topUp()
 	e.mu.Lock()

@@ -40,6 +40,16 @@ type zygote struct {
 	version   string
 	landlock  int // the kernel's Landlock ABI, as the zygote found it
 	seccomp   int // the rules every child must report installed in its hello (0: no filter)
+	// landlockRules is the size of the rule set every child must report applied (0: no
+	// Landlock expected: the kernel has none, or the config asks for none).
+	landlockRules int
+	identity      taskIdentity // what every child must be once it has said hello
+	mount         bool         // the zygote has a mount namespace of its own (revealing the interpreter)
+	// refused is closed, and refusal set, once a child turned out weaker than the zygote
+	// announced: from then on no task runs (fail closed).
+	refuseOnce sync.Once
+	refused    chan struct{}
+	refusal    error
 	// seccompRefused is why the zygote's trial of the filter failed ("" if it held).
 	seccompRefused string
 	spaces         []string // the namespaces the zygote runs in
@@ -122,7 +132,13 @@ type zygoteConfig struct {
 	TmpBytes       int64 `json:"tmpBytes"`
 	// SeccompFor compiles the filter for whether tasks have IPC namespaces of their own;
 	// startZygote sets Seccomp from it once it knows.
-	SeccompFor func(taskIPC bool) *seccompConfig `json:"-"`
+	SeccompFor    func(taskIPC bool) *seccompConfig `json:"-"`
+	BreakLandlock bool                              `json:"breakLandlock,omitempty"` // Options.BreakLandlockForSpecs
+	// Identity is the uid and gid each child takes before its hello, in the zygote's user
+	// namespace (absent: runwire is not root and the child keeps its uid); Reveal says that
+	// the zygote has a mount namespace of its own to reveal the interpreter to that uid in.
+	Identity *identityIDs `json:"identity,omitempty"`
+	Reveal   bool         `json:"reveal,omitempty"`
 	// Seccomp is the filter every child installs before its hello; nil: none (no program
 	// for this architecture).
 	Seccomp *seccompConfig `json:"seccomp,omitempty"`
@@ -157,7 +173,8 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 	cfg.Type = "config"
 	cfg.Socket = filepath.Join(dir, "children.sock")
 	cfg.TmpRoot = filepath.Join(dir, "tmp")
-	if err := os.Mkdir(cfg.TmpRoot, 0o700); err != nil {
+	home := filepath.Join(dir, "home")
+	if err := errors.Join(os.Mkdir(cfg.TmpRoot, 0o700), os.Mkdir(home, 0o700), openToTasks(dir, cfg.TmpRoot, home)); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("failed to create the tasks' temp root: %w", err)
 	}
@@ -170,10 +187,10 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 		log: log, dir: dir, ln: ln, cgroups: cgroups,
 		ready: make(chan struct{}), pool: newPool(poolSize), admitting: make(chan struct{}, maxAdmits),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}), controlDone: make(chan struct{}), stderrDone: make(chan struct{}),
-		pending: map[string]int{}, forked: make(chan struct{}), known: map[int]bool{},
+		pending: map[string]int{}, forked: make(chan struct{}), known: map[int]bool{}, refused: make(chan struct{}),
 		tmpRoot: cfg.TmpRoot, tmps: map[int]string{}, lock: lock,
 	}
-	p, err := spawnZygote(interp, dir, withoutSecrets(environ), cfg.AllowNetwork, log)
+	p, err := spawnZygote(interp, dir, zygoteEnviron(environ, cfg.BlockEnvAccess, cfg.EnvAllow, home), cfg.AllowNetwork, log)
 	if err != nil {
 		_ = ln.Close()
 		_ = os.RemoveAll(dir)
@@ -187,6 +204,8 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 	if cfg.Seccomp != nil {
 		z.seccomp = cfg.Seccomp.Rules
 	}
+	z.identity, z.mount = identityFor(p.user), p.mount
+	cfg.Identity, cfg.Reveal = z.identity.Inside, p.mount
 	z.cmd, z.spaces, z.ctl = p.cmd, p.spaces, p.stdin
 	z.stdout, z.stderr = p.stdout, p.stderr
 	z.wg.Add(5)
@@ -203,21 +222,23 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 	return z, nil
 }
 
-// withoutSecrets is runwire's environment minus the broker credentials: user code must never
-// see them, whatever N8N_BLOCK_RUNNER_ENV_ACCESS says.
-func withoutSecrets(environ []string) []string {
-	secret := map[string]bool{
-		"N8N_RUNNERS_GRANT_TOKEN": true, "N8N_RUNNERS_GRANT_TOKEN_FILE": true,
-		"N8N_RUNNERS_AUTH_TOKEN": true, "N8N_RUNNERS_AUTH_TOKEN_FILE": true,
+// openToTasks lets the task uid pass through runwire's runtime directory to its private temp
+// dir, when runwire is root and tasks run as python.TaskUID: each directory's group becomes the
+// task gid, with only the execute bit (no listing, no writing; the task's own temp dir is
+// made and chowned to it by its child).
+func openToTasks(dirs ...string) error {
+	if os.Getuid() != 0 {
+		return nil
 	}
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		if !secret[name] {
-			out = append(out, kv)
+	for _, d := range dirs {
+		if err := os.Chown(d, 0, TaskUID); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o710); err != nil {
+			return err
 		}
 	}
-	return out
+	return nil
 }
 
 // removeTmp removes an ended child's temp dir in the background, off the zygote's fork path
@@ -320,6 +341,7 @@ func (z *zygote) readControl() {
 			Tmp     string `json:"tmp"`
 			Walls   struct {
 				Landlock            int    `json:"landlock"`
+				LandlockRules       int    `json:"landlockRules"`
 				Seccomp             int    `json:"seccomp"`
 				SeccompError        string `json:"seccompError"`
 				TaskNamespaces      *bool  `json:"taskNamespaces"`
@@ -334,7 +356,7 @@ func (z *zygote) readControl() {
 		case "ready":
 			z.readyOnce.Do(func() {
 				z.version = m.Version
-				z.landlock = m.Walls.Landlock
+				z.landlock, z.landlockRules = m.Walls.Landlock, m.Walls.LandlockRules
 				if z.seccomp > 0 && m.Walls.Seccomp != z.seccomp {
 					z.seccompRefused = m.Walls.SeccompError
 					if z.seccompRefused == "" {
@@ -535,10 +557,10 @@ func (z *zygote) admit(conn *net.UnixConn, hostPID int) {
 		z.pool.lost(false)
 		return
 	}
-	if got := hello.Walls.Seccomp; got != z.seccomp {
-		// Weaker than announced (or a filter it was not given): it never gets a task.
-		z.log.Warn("A Python child reported other seccomp rules than it was given; killing it", "rules", got, "expected", z.seccomp)
-		_ = syscall.Kill(hostPID, syscall.SIGKILL)
+	if short := z.checkChild(hostPID, hello.Walls); short != "" {
+		// Weaker than announced: it never gets a task, and neither does any other (fail
+		// closed): the wall that failed here would fail for the next child too.
+		z.refuse(hostPID, short)
 		_ = conn.Close()
 		z.pool.lost(false)
 		return
@@ -546,7 +568,10 @@ func (z *zygote) admit(conn *net.UnixConn, hostPID int) {
 	c := &child{pid: pid, hostPID: hostPID, conn: conn, exit: &exitNote{done: make(chan struct{}), hostPID: hostPID}}
 	if z.cgroups != nil {
 		if c.cgroup, err = z.cgroups.place(hostPID); err != nil {
-			z.log.Debug("Could not give a Python child its own cgroup", "error", err.Error())
+			z.refuse(hostPID, "runwire could not give it its own cgroup: "+err.Error())
+			_ = conn.Close()
+			z.pool.lost(false)
+			return
 		}
 	}
 	z.forkMu.Lock()

@@ -88,6 +88,17 @@ class Config:
         tmp_bytes = line.get("tmpBytes")
         self.tmp_bytes = tmp_bytes if isinstance(tmp_bytes, int) and not isinstance(tmp_bytes, bool) and tmp_bytes > 0 else 0
         self.landlock = line.get("landlock") is not False
+        # A spec hook (python.Options.BreakLandlockForSpecs): the child skips Landlock, as a
+        # kernel refusing it would make it, to show that runwire then refuses the child.
+        self.break_landlock = line.get("breakLandlock") is True
+        # The task's uid and gid in the zygote's user namespace (None: runwire is not root and
+        # its own uid is the only one), and whether the zygote has a mount namespace of its own
+        # in which to reveal the interpreter to that uid.
+        identity = line.get("identity")
+        self.identity = None
+        if isinstance(identity, dict) and isinstance(identity.get("uid"), int) and isinstance(identity.get("gid"), int):
+            self.identity = (identity["uid"], identity["gid"])
+        self.reveal = line.get("reveal") is True
         # The filter every child installs before its hello (none: runwire has no program for
         # this architecture, and its start-up line says so).
         value = line.get("seccomp")
@@ -221,7 +232,11 @@ class Prepared:
             rules.FORMAT_GUARD_KEY: _FormatGuard(checked_format),
         }
         # After clean_modules, which takes the runtime's own directory off sys.path.
-        self.read_paths = walls.read_paths() if config.landlock and config.tmp_root else ()
+        self.read_paths = tuple(walls.read_paths()) if config.landlock and config.tmp_root else ()
+        walls.plan(self.read_paths)
+        if config.reveal:
+            self.revealed = walls.reveal(walls.python_paths())
+        walls.harden_process()
 
 
 class Connected:
@@ -362,6 +377,7 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
         os.close(null)
         os.dup2(2, 1)  # fd 1 was the zygote's control channel
         channel = frames.Channel(config.socket)
+        walls.close_other_fds((channel.sock.fileno(),))
         connected = Connected(config, prepared, channel)
         task_walls = {"task": "namespaces" if own_pids else "subreaper"}
         if own_pids:
@@ -376,17 +392,33 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
             task_walls["tmpBytes"] = config.tmp_bytes
         if os.getuid() != 0:
             taskns.drop_capabilities()  # what the zygote held to make the namespaces
+        # The set-up that needs privileges is done: from here on the child is the task's uid,
+        # with no capability, no_new_privs and not dumpable. runwire checks the outcome in
+        # /proc itself; a step that fails is reported in the hello, not hidden.
+        try:
+            if writable and config.identity:
+                os.chown(writable, config.identity[0], config.identity[1])
+            walls.drop_identity(*(config.identity or (None, None)))
+        except OSError as error:
+            task_walls["identityError"] = str(error)
         walls.cap_processes((config.limits or {}).get("processes"))
-        if config.landlock and writable:
-            walls.restrict(writable, config.allow_network, prepared.read_paths)
+        abi, landlock_rules = 0, 0
+        if config.landlock and writable and not config.break_landlock:
+            try:
+                abi, landlock_rules = walls.restrict(writable, config.allow_network, prepared.read_paths)
+            except OSError as error:
+                task_walls["landlockError"] = str(error)
         # Last, so that nothing of the set-up meets a refused call (the channel to runwire is
         # connected above: after this no socket() is needed, socket(AF_UNIX) being refused);
         # a filter that does not install ends the child here, before its hello.
         rules = config.seccomp.install() if config.seccomp else 0
-        task_walls["seccomp"] = rules
+        task_walls.update(seccomp=rules, landlock=abi, landlockRules=landlock_rules, namespaces=walls.namespaces())
         channel.send({"type": "hello", "pid": os.getpid(), "token": token, "walls": task_walls})
         del token
         task = channel.receive()
+        # Before user code: its fd 1 and 2 are not runwire's log pipe (the runtime's own
+        # complaints up to here went there; from here on they go to runwire as frames).
+        walls.silence_output()
     except frames.ChannelClosed:
         os._exit(0)  # runwire let this child go without a task
     except BaseException as error:
@@ -406,7 +438,7 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
 
 
 def _flush_stdout():
-    # Whatever user code wrote to sys.stdout (fd 1, now runwire's debug log).
+    # Whatever user code wrote to sys.stdout (fd 1, /dev/null by now: walls.silence_output).
     try:
         sys.__stdout__.flush()
     except BaseException:

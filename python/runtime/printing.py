@@ -14,8 +14,8 @@ The argument that crosses a cap is cut there and ends with TRUNCATED; the argume
 show only TRUNCATED. A print() that comes once the task's cap is used up is not sent, and is
 counted in the truncation entry like one past the entry limit (maxPrints).
 Entries are streamed to runwire as they happen (up to the limits; the rest are counted for
-the truncation entry), and each call is echoed as a `[user code] ...` line on stderr (runwire's
-debug log; an echo longer than one atomic pipe write is cut short there, nowhere else).
+the truncation entry). They are not echoed on stderr: a task's fd 1 and 2 are /dev/null
+(walls.silence_output), so that nothing it writes can pass for a line of runwire's log.
 """
 
 import json
@@ -23,8 +23,6 @@ import os
 
 import rules
 
-_ECHO_MAX = 4096  # PIPE_BUF: one write, never interleaved with another child's lines
-_ECHO_CUT = b"... [echo truncated]\n"
 
 _to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode  # default separators
 
@@ -127,12 +125,6 @@ class Recorder:
             self.sent += 1
             self.left -= used
             self.send(entry)
-        # Each argument cut first: the echo keeps _ECHO_MAX bytes anyway.
-        line = " ".join(["[user code]"] + [str(arg)[:_ECHO_MAX] for arg in args]) + "\n"
-        data = line.encode("utf-8", "backslashreplace")
-        if len(data) > _ECHO_MAX:
-            data = data[: _ECHO_MAX - len(_ECHO_CUT)] + _ECHO_CUT
-        _write_bytes(2, data)
 
     def dropped(self):
         return self.count - self.sent

@@ -1,7 +1,9 @@
-"""Operating-system walls around a child, beyond n8n's language-level rules: a private
-temporary directory, Landlock (writes only there; reads only there and in the system's and
-Python's own directories; no TCP unless the network is allowed; no signals to processes
-outside the child's own domain), and a cap on new processes.
+"""Operating-system walls around a child, beyond n8n's language-level rules: an identity that
+owns nothing on the host (`drop_identity`), a private temporary directory, Landlock (writes
+only there; reads only there, in the system's libraries, a short list of files under /etc,
+/dev and /sys, the task's own /proc entry and Python's own directories; no TCP unless the
+network is allowed; no signals to processes outside the child's own domain), and a cap on new
+processes. `reveal` runs in the zygote: it makes the interpreter reachable to the task's uid.
 
 Each wall is applied where the kernel allows it and skipped otherwise; `probe()` says which
 are available, so runwire can log what is in force."""
@@ -17,7 +19,21 @@ _SYS_ADD_RULE = 445
 _SYS_RESTRICT_SELF = 446
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+_SIGKILL = 9
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_MS_RDONLY = 1
+_MS_NOSUID = 2
+_MS_NODEV = 4
+_MS_REMOUNT = 32
+_MS_BIND = 4096
+_MS_REC = 16384
+_MS_PRIVATE = 1 << 18
 
 _FS_EXECUTE = 1 << 0
 _FS_WRITE_FILE = 1 << 1
@@ -53,8 +69,17 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
+_libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 
 
 def _syscall(*args):
@@ -80,8 +105,10 @@ def landlock_abi():
 
 
 def probe():
-    """What this kernel lets runwire put around a task."""
-    return {"landlock": landlock_abi()}
+    """What this kernel lets runwire put around a task, and the rule set plan() recorded."""
+    out = {"landlock": landlock_abi()}
+    out.update(_planned)
+    return out
 
 
 def private_tmp(root, tempfile=None, on_import=None, set_environment=False, name=None):
@@ -130,36 +157,239 @@ def cap_processes(more):
         pass
 
 
-# What a task may read besides the Python installation: the system's libraries and data, the
-# device nodes, /proc (the PID and user namespaces already hide other users' processes) and
-# /sys. Home directories, /tmp, /run, /var, /srv, /opt and /mnt are left out: that is where
-# secrets (a mounted token file, say) live.
-SYSTEM_READ_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/etc", "/dev", "/proc", "/sys")
+# What a task may read besides the Python installation and its own temp dir. Directories: the
+# system's libraries and programs, its own /proc entry (/proc/self, resolved when the rule is
+# made: the task's process, not the processes it starts), and what os.cpu_count() and the C
+# library read in /sys. Files: a short list under /etc (the loader's cache, name resolution, time
+# zone, MIME types; no passwd, shadow, keys or runwire's own config) and the harmless devices.
+# Home directories, /tmp, /run, /var, /srv, /opt, /mnt, /dev/shm and the rest of /etc, /proc and
+# /sys are left out: that is where secrets and other processes live. Paths that do not exist
+# on this machine are skipped.
+SYSTEM_READ_DIRS = (
+    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin",
+    "/proc/self", "/sys/devices/system/cpu",
+    "/etc/ssl/certs", "/etc/ca-certificates", "/etc/pki/tls/certs", "/etc/pki/ca-trust/extracted",
+    "/etc/alternatives",
+)
+SYSTEM_READ_FILES = (
+    "/etc/ld.so.cache", "/etc/localtime", "/etc/timezone", "/etc/nsswitch.conf", "/etc/hosts",
+    "/etc/resolv.conf", "/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
+    "/etc/mime.types", "/etc/ssl/openssl.cnf", "/etc/ssl/cert.pem",
+    "/dev/zero", "/dev/random", "/dev/urandom",
+)
+# Read and written (written to as well: what is written there goes nowhere).
+SYSTEM_WRITE_FILES = ("/dev/null", "/dev/full")
 
 
 def read_paths():
-    """The directories a task may read: the system's, Python's prefixes and every directory on
-    sys.path (site-packages included when external packages are allowed)."""
-    paths = list(SYSTEM_READ_PATHS)
-    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
-        paths.append(p)
-    paths.extend(p for p in sys.path if p)
+    """The directories and files a task may read besides its temp dir: the system's (above),
+    Python's prefixes and every directory on sys.path (site-packages included when external
+    packages are allowed). /proc/self is left as it is, for restrict to resolve in the child."""
+    paths = list(SYSTEM_READ_DIRS) + list(SYSTEM_READ_FILES)
+    paths.extend(python_paths())
     out = []
     for p in paths:
-        real = os.path.realpath(p)
+        real = p if p == "/proc/self" else os.path.realpath(p)
         if os.path.exists(real) and real not in out:
             out.append(real)
     return out
 
 
+def python_paths():
+    """Python's prefixes and sys.path, as real paths."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    paths.extend(p for p in sys.path if p)
+    out = []
+    for p in paths:
+        real = os.path.realpath(p)
+        if os.path.isdir(real) and real not in out:
+            out.append(real)
+    return out
+
+
+_planned = {}
+
+
+def write_files():
+    """SYSTEM_WRITE_FILES that exist here."""
+    return tuple(p for p in SYSTEM_WRITE_FILES if os.path.exists(p))
+
+
+def plan(read):
+    """Record the Landlock rule set every child will apply (probe() reports it, and each child's
+    hello must match it): the temp dir, `read`, write_files()."""
+    _planned["landlockRules"] = 1 + len(read) + len(write_files())
+
+
+def _prctl(option, arg2=0):
+    return _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+
+def harden_process():
+    """no_new_privs (nothing this process or its descendants execute gains a privilege),
+    not dumpable (its /proc entry and memory are closed to other processes of its uid, no core)
+    and SIGKILL when its parent dies: for the zygote, and again in each child after it has
+    changed its identity (which clears the parent-death signal). Raises OSError if one is
+    refused."""
+    for option, value in ((_PR_SET_NO_NEW_PRIVS, 1), (_PR_SET_DUMPABLE, 0), (_PR_SET_PDEATHSIG, _SIGKILL)):
+        if _prctl(option, value) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(%d)" % option)
+
+
+def _last_cap():
+    try:
+        with open("/proc/sys/kernel/cap_last_cap", "rb") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 63
+
+
+def drop_identity(uid, gid):
+    """Become uid/gid with no supplementary groups and no capability, the bounding set emptied
+    (so that nothing executed later gains one either), then harden_process. uid/gid are the
+    task's ids as this process's user namespace names them; None leaves them as they are (runwire
+    not root: its own uid is the only one there is). The bounding set needs CAP_SETPCAP: without
+    it (runwire not root, where the task holds no capability to begin with) it stays full and
+    walls() reports so. Raises OSError when a step that should hold does not."""
+    if uid is not None:
+        for cap in range(_last_cap() + 1):
+            if _prctl(_PR_CAPBSET_DROP, cap) != 0:
+                raise OSError(ctypes.get_errno(), "PR_CAPBSET_DROP %d" % cap)
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    if _libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "PR_CAP_AMBIENT_CLEAR_ALL")
+    header = _CapHeader(version=_LINUX_CAPABILITY_VERSION_3, pid=0)
+    data = (_CapData * 2)()
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    harden_process()
+
+
+def status():
+    """This process's identity as the kernel reports it (/proc/self/status): uid, gid, groups,
+    capability sets, no_new_privs, seccomp filters."""
+    out = {}
+    with open("/proc/self/status", "rb") as f:
+        for line in f.read().decode("ascii", "replace").splitlines():
+            key, _, value = line.partition(":")
+            value = value.split()
+            if key in ("Uid", "Gid"):
+                out[key.lower()] = [int(v) for v in value]
+            elif key == "Groups":
+                out["groups"] = [int(v) for v in value]
+            elif key in ("CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"):
+                out[key[3:].lower()] = value[0] if value else ""
+            elif key == "NoNewPrivs":
+                out["noNewPrivs"] = int(value[0])
+    return out
+
+
+def namespaces():
+    """The namespaces this process is in, as their /proc/self/ns link names."""
+    out = {}
+    for name in ("user", "mnt", "pid", "ipc", "net"):
+        try:
+            out[name] = os.readlink("/proc/self/ns/" + name)
+        except OSError:
+            pass
+    return out
+
+
+_SYS_CLOSE_RANGE = 436  # x86_64 and arm64 alike
+
+
+def close_other_fds(keep):
+    """Close every descriptor from 3 up but those in `keep`: whatever runwire or the zygote
+    had open without CLOEXEC (a descriptor runwire inherited from whoever started it, say)
+    never reaches user code. close_range(2) where the kernel has it (5.9+), else one close per
+    descriptor /proc/self/fd lists."""
+    low = 3
+    for fd in sorted(set(keep)) + [None]:
+        high = 0xFFFFFFFF if fd is None else fd - 1
+        if high >= low:
+            if _syscall(_SYS_CLOSE_RANGE, ctypes.c_uint(low), ctypes.c_uint(high), ctypes.c_uint(0)) != 0:
+                for name in os.listdir("/proc/self/fd"):
+                    n = int(name)
+                    if low <= n <= high:
+                        try:
+                            os.close(n)
+                        except OSError:
+                            pass
+        if fd is not None:
+            low = fd + 1
+
+
+def silence_output():
+    """Point stdout and stderr at /dev/null: from here on what this process (user code, or
+    a program it starts) writes to fd 1 or 2 goes nowhere, and cannot pass for one of runwire's
+    log lines. The task's print() goes over its channel; its sys.stderr is captured."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+
+
+def _blocked_ancestor(path):
+    """The highest directory above `path` (or path itself) that a uid that is neither its owner
+    nor in its group cannot pass through, None if there is none."""
+    parts = path.strip("/").split("/")
+    current = ""
+    for part in parts:
+        current += "/" + part
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return None
+        if not mode & 0o001:
+            return current
+    return None
+
+
+def reveal(paths):
+    """Make each of `paths` (the interpreter's directories) reachable for the task's uid in this
+    process's own mount namespace: a directory above it that others cannot pass through (pyenv's
+    /root, 0700) gets an empty tmpfs (0755) mounted over it, with each path inside bind-mounted
+    back read-only. Needs CAP_SYS_ADMIN over the mount namespace (the zygote's, when runwire is
+    root); does nothing where nothing is blocked. Returns the directories covered."""
+    covered = {}
+    for path in paths:
+        top = _blocked_ancestor(path)
+        if top is not None and top != path:
+            covered.setdefault(top, []).append(path)
+    if not covered:
+        return []
+    if _libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount --make-rprivate /")
+    for top, inside in covered.items():
+        held = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)) for p in inside]
+        try:
+            if _libc.mount(b"tmpfs", top.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=0755,size=1m") != 0:
+                raise OSError(ctypes.get_errno(), "mount tmpfs on " + top)
+            for path, fd in held:
+                os.makedirs(path, 0o755, exist_ok=True)
+                source = ("/proc/self/fd/%d" % fd).encode()
+                if _libc.mount(source, path.encode(), None, _MS_BIND | _MS_REC, None) != 0:
+                    raise OSError(ctypes.get_errno(), "bind " + path)
+                flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+                if _libc.mount(None, path.encode(), None, flags, None) != 0:
+                    raise OSError(ctypes.get_errno(), "read-only " + path)
+        finally:
+            for _path, fd in held:
+                os.close(fd)
+    return sorted(covered)
+
+
 def restrict(writable, allow_network, readable=()):
     """Landlock this process and everything it starts: reads only beneath `readable` and
-    `writable`, writes only beneath `writable` (and to /dev/null), no TCP unless
-    allow_network, no signals or abstract sockets outside its own domain. Returns the ABI
-    used, 0 when Landlock is not available (nothing is restricted)."""
+    `writable`, writes only beneath `writable` (and to /dev/null and /dev/full), no TCP unless
+    allow_network, no signals or abstract sockets outside its own domain. Returns the ABI used
+    and the number of rules, (0, 0) when Landlock is not available (nothing is restricted).
+    Raises OSError when a rule or the restriction is refused on a kernel that has Landlock."""
     abi = landlock_abi()
     if abi < 1:
-        return 0
+        return 0, 0
     read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
     fs = (
         read | _FS_WRITE_FILE | _FS_REMOVE_DIR | _FS_REMOVE_FILE | _FS_MAKE_CHAR | _FS_MAKE_DIR
@@ -179,19 +409,25 @@ def restrict(writable, allow_network, readable=()):
         size = ctypes.sizeof(_RulesetAttr)
     ruleset = _syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
-        return 0
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    rules = 0
     try:
         _allow(ruleset, writable, fs)
+        rules += 1
         for path in readable:
             _allow(ruleset, path, read if os.path.isdir(path) else _FS_READ_FILE | _FS_EXECUTE)
-        _allow(ruleset, os.devnull, _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0))
-        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            return 0
+            rules += 1
+        write = _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0)
+        for path in write_files():
+            _allow(ruleset, path, write)
+            rules += 1
+        if _prctl(_PR_SET_NO_NEW_PRIVS, 1) != 0:
+            raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
         if _syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
-            return 0
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
     finally:
         os.close(ruleset)
-    return abi
+    return abi, rules
 
 
 def _allow(ruleset, path, access):

@@ -67,6 +67,7 @@ type rigSetup struct {
 	idleRelease time.Duration  // python.Options.IdleRelease; 0 leaves the default
 	brokerLimit int64          // the broker's largest accepted message; 0 leaves support's 1 MiB
 	restart     python.Restart // python.Options.Restart; zero leaves the defaults
+	options     func(*python.Options)
 }
 
 type setup func(*rigSetup)
@@ -96,6 +97,10 @@ func withPayloadLimit(n int64) setup {
 
 // withRestart sets the supervisor's restart policy, in spec time.
 func withRestart(r python.Restart) setup { return func(s *rigSetup) { s.restart = r } }
+
+// withOptions changes the executor's options after OptionsFrom (spec hooks such as
+// BreakLandlockForSpecs).
+func withOptions(f func(*python.Options)) setup { return func(s *rigSetup) { s.options = f } }
 
 // withLog sends a copy of runwire's log to w.
 func withLog(w io.Writer) setup { return func(s *rigSetup) { s.log = w } }
@@ -156,6 +161,9 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 		opts.IdleRelease = s.idleRelease
 	}
 	opts.Restart = s.restart
+	if s.options != nil {
+		s.options(&opts)
+	}
 	r.py = python.Start(opts)
 	DeferCleanup(r.py.Close)
 
@@ -511,7 +519,14 @@ type gate struct {
 }
 
 func newGate() gate {
-	path := filepath.Join(GinkgoT().TempDir(), "open")
+	GinkgoHelper()
+	// A directory of its own that the task's uid may pass through (as root, tasks run as
+	// python.TaskUID; a test's temp dir is 0700).
+	dir, err := os.MkdirTemp("", "runwire-spec-gate-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, dir)
+	Expect(os.Chmod(dir, 0o755)).To(Succeed())
+	path := filepath.Join(dir, "open")
 	return gate{
 		path: path,
 		item: map[string]any{"json": map[string]any{"gate": path}},

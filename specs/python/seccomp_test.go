@@ -64,7 +64,8 @@ func attackPrelude(control bool) string {
 		"def field(text, name):\n    for line in text.splitlines():\n        if line.startswith(name + ':'):\n            return line.split()[1:]\n    return []\n" +
 		"def siblings():\n    if " + pyBool(control) + ":\n        return []\n" +
 		"    try:\n        mine = read('/proc/self/status')\n    except OSError:\n        return []\n" +
-		"    out = []\n    for entry in os.listdir('/proc'):\n        if not entry.isdigit() or [entry] == field(mine, 'Pid'):\n            continue\n" +
+		"    try:\n        entries = os.listdir('/proc')\n    except OSError:\n        return []\n" +
+		"    out = []\n    for entry in entries:\n        if not entry.isdigit() or [entry] == field(mine, 'Pid'):\n            continue\n" +
 		"        try:\n            status = read('/proc/%s/status' % entry)\n        except OSError:\n            continue\n" +
 		"        if field(status, 'PPid') == field(mine, 'PPid'):\n            out.append(int(field(status, 'NSpid')[-1]))\n    return out\n" +
 		"def targets():\n    return siblings() + [victim()]\n" +
@@ -227,7 +228,7 @@ var _ = Describe("The seccomp filter", Label("integration", "walls"), func() {
 		Expect(r.py.Ready(ctx)).To(Succeed())
 		rules := len(python.SeccompPolicy{Arch: runtime.GOARCH, TaskIPCNamespace: r.py.Walls().TaskNamespaces}.Rules())
 		Expect(r.py.Walls().Seccomp).To(Equal(rules))
-		Eventually(ctx, log).WithTimeout(2 * time.Second).Should(gbytes.Say(regexp.QuoteMeta("seccomp: " + strconv.Itoa(rules) + " rules (")))
+		Eventually(log).WithContext(ctx).WithTimeout(2 * time.Second).Should(gbytes.Say(regexp.QuoteMeta("seccomp: " + strconv.Itoa(rules) + " rules (")))
 		code := "import os\nfd = os.open('/proc/self/status', os.O_RDONLY)\nstatus = os.read(fd, 65536).decode()\n" +
 			"return [line for line in status.splitlines() if line.startswith('Seccomp')]"
 		Expect(resultOf(p.runCode("T1", code).terminal)).To(ContainElement("Seccomp:\t2"), "filter mode, in the task's own process")
