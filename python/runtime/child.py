@@ -236,6 +236,11 @@ class Prepared:
         walls.plan(self.read_paths)
         if config.reveal:
             self.revealed = walls.reveal(walls.python_paths())
+        # Opened after reveal, so that they are the revealed (read-only) directories.
+        self.rules = walls.open_rules(self.read_paths)
+        self.rule_fds = tuple(r[0] for r in self.rules if r is not None)
+        if config.identity:
+            walls.empty_bounding_set()
         walls.harden_process()
 
 
@@ -377,7 +382,7 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
         os.close(null)
         os.dup2(2, 1)  # fd 1 was the zygote's control channel
         channel = frames.Channel(config.socket)
-        walls.close_other_fds((channel.sock.fileno(),))
+        walls.close_other_fds((channel.sock.fileno(),) + prepared.rule_fds)
         connected = Connected(config, prepared, channel)
         task_walls = {"task": "namespaces" if own_pids else "subreaper"}
         if own_pids:
@@ -405,9 +410,11 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
         abi, landlock_rules = 0, 0
         if config.landlock and writable and not config.break_landlock:
             try:
-                abi, landlock_rules = walls.restrict(writable, config.allow_network, prepared.read_paths)
+                abi, landlock_rules = walls.restrict(writable, config.allow_network, prepared.rules)
             except OSError as error:
                 task_walls["landlockError"] = str(error)
+        for fd in prepared.rule_fds:
+            os.close(fd)
         # Last, so that nothing of the set-up meets a refused call (the channel to runwire is
         # connected above: after this no socket() is needed, socket(AF_UNIX) being refused);
         # a filter that does not install ends the child here, before its hello.

@@ -23,10 +23,7 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
-_PR_CAP_AMBIENT = 47
-_PR_CAP_AMBIENT_CLEAR_ALL = 4
 _SIGKILL = 9
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _MS_RDONLY = 1
 _MS_NOSUID = 2
 _MS_NODEV = 4
@@ -69,17 +66,10 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
+_libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
 
 
 def _syscall(*args):
@@ -222,16 +212,19 @@ def plan(read):
 
 
 def _prctl(option, arg2=0):
-    return _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    return _libc.prctl(option, arg2, 0, 0, 0)
 
 
-def harden_process():
+def harden_process(no_new_privs=True):
     """no_new_privs (nothing this process or its descendants execute gains a privilege),
     not dumpable (its /proc entry and memory are closed to other processes of its uid, no core)
     and SIGKILL when its parent dies: for the zygote, and again in each child after it has
-    changed its identity (which clears the parent-death signal). Raises OSError if one is
-    refused."""
-    for option, value in ((_PR_SET_NO_NEW_PRIVS, 1), (_PR_SET_DUMPABLE, 0), (_PR_SET_PDEATHSIG, _SIGKILL)):
+    changed its identity (which clears the parent-death signal and may reset dumpable; a child
+    inherits no_new_privs, which can never be unset). Raises OSError if one is refused."""
+    steps = ((_PR_SET_DUMPABLE, 0), (_PR_SET_PDEATHSIG, _SIGKILL))
+    if no_new_privs:
+        steps = ((_PR_SET_NO_NEW_PRIVS, 1),) + steps
+    for option, value in steps:
         if _prctl(option, value) != 0:
             raise OSError(ctypes.get_errno(), "prctl(%d)" % option)
 
@@ -244,27 +237,49 @@ def _last_cap():
         return 63
 
 
-def drop_identity(uid, gid):
-    """Become uid/gid with no supplementary groups and no capability, the bounding set emptied
-    (so that nothing executed later gains one either), then harden_process. uid/gid are the
-    task's ids as this process's user namespace names them; None leaves them as they are (runwire
-    not root: its own uid is the only one there is). The bounding set needs CAP_SETPCAP: without
-    it (runwire not root, where the task holds no capability to begin with) it stays full and
-    walls() reports so. Raises OSError when a step that should hold does not."""
+def empty_bounding_set():
+    """Drop every capability still in this process's bounding set (the zygote does it once, so
+    that a child, which inherits it, has nothing left to drop: one drop costs a credentials
+    copy, about 20 µs)."""
+    fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        text = os.read(fd, 65536)
+    finally:
+        os.close(fd)
+    for line in text.splitlines():
+        if line.startswith(b"CapBnd:"):
+            bits = int(line.split()[1], 16)
+            break
+    else:
+        raise OSError("no CapBnd in /proc/self/status")
+    cap = 0
+    while bits:
+        if bits & 1 and _prctl(_PR_CAPBSET_DROP, cap) != 0:
+            raise OSError(ctypes.get_errno(), "PR_CAPBSET_DROP %d" % cap)
+        bits >>= 1
+        cap += 1
+
+
+def drop_identity(uid, gid, bounding=False):
+    """Become uid/gid with no supplementary groups and no capability, the bounding set empty (so
+    that nothing executed later gains one either), then harden_process. uid/gid are the task's
+    ids as this process's user namespace names them; None leaves them as they are (runwire not
+    root: its own uid is the only one there is, and the zygote holds no capability after its
+    execve as a uid other than 0). Changing every uid from 0 to another clears the permitted,
+    effective and ambient capabilities (capabilities(7); SECBIT_KEEP_CAPS is never set), so no
+    capset is needed: runwire reads all three, the bounding set and the ids in /proc before the
+    child gets a task. The bounding set is the zygote's, emptied once there: `bounding` drops
+    what is left of it here, for a child in a user namespace of its own (which starts with a full
+    one). (A fresh child pays tens of µs of copied pages per ctypes call and about 250 µs for
+    reading /proc/self/status: the steps here are os calls but for two prctl.) Raises OSError when
+    a step is refused."""
     if uid is not None:
-        for cap in range(_last_cap() + 1):
-            if _prctl(_PR_CAPBSET_DROP, cap) != 0:
-                raise OSError(ctypes.get_errno(), "PR_CAPBSET_DROP %d" % cap)
+        if bounding:
+            empty_bounding_set()
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
-    if _libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "PR_CAP_AMBIENT_CLEAR_ALL")
-    header = _CapHeader(version=_LINUX_CAPABILITY_VERSION_3, pid=0)
-    data = (_CapData * 2)()
-    if _libc.capset(ctypes.byref(header), data) != 0:
-        raise OSError(ctypes.get_errno(), "capset")
-    harden_process()
+    harden_process(no_new_privs=False)
 
 
 def status():
@@ -381,6 +396,22 @@ def reveal(paths):
     return sorted(covered)
 
 
+def open_rules(readable):
+    """The read rules, made once in the zygote so that each child only adds them: an O_PATH
+    descriptor and its landlock_path_beneath_attr per path (the child's own /proc entry, which
+    differs per child, is None here and opened by restrict). Returns (fd, attr) per path."""
+    read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+    out = []
+    for path in readable:
+        if path == "/proc/self":
+            out.append(None)
+            continue
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        access = read if os.path.isdir(path) else _FS_READ_FILE | _FS_EXECUTE
+        out.append((fd, _PathBeneathAttr(allowed_access=access, parent_fd=fd)))
+    return tuple(out)
+
+
 def restrict(writable, allow_network, readable=()):
     """Landlock this process and everything it starts: reads only beneath `readable` and
     `writable`, writes only beneath `writable` (and to /dev/null and /dev/full), no TCP unless
@@ -415,7 +446,14 @@ def restrict(writable, allow_network, readable=()):
         _allow(ruleset, writable, fs)
         rules += 1
         for path in readable:
-            _allow(ruleset, path, read if os.path.isdir(path) else _FS_READ_FILE | _FS_EXECUTE)
+            if path is None:  # open_rules' placeholder for /proc/self
+                path = "/proc/self"
+            if isinstance(path, tuple):
+                fd, attr = path
+                if _syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(attr), 0) != 0:
+                    raise OSError(ctypes.get_errno(), "landlock_add_rule (descriptor %d)" % fd)
+            else:
+                _allow(ruleset, path, read if os.path.isdir(path) else _FS_READ_FILE | _FS_EXECUTE)
             rules += 1
         write = _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0)
         for path in write_files():
@@ -433,8 +471,12 @@ def restrict(writable, allow_network, readable=()):
 def _allow(ruleset, path, access):
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
-        rule = _PathBeneathAttr(allowed_access=access, parent_fd=fd)
-        if _syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_uint32(_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_add_rule " + path)
+        _add(ruleset, fd, access, path)
     finally:
         os.close(fd)
+
+
+def _add(ruleset, fd, access, what):
+    rule = _PathBeneathAttr(allowed_access=access, parent_fd=fd)
+    if _syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_uint32(_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+        raise OSError(ctypes.get_errno(), "landlock_add_rule " + what)
