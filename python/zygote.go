@@ -416,7 +416,8 @@ const maxLogLine = 4096
 const maxTailLine = 300
 
 // logStderr forwards what the zygote and its children write to stderr, at debug level: it is
-// where user code's [user code] echo lines and Python's own complaints go. It never stops
+// where Python's own complaints and a child's before its task go (user code's fd 1 and 2 are
+// /dev/null: walls.silence_output). It never stops
 // reading, whatever the lines' length: a full pipe would freeze every Python process. It keeps
 // the last lines for the report of the zygote's end.
 func (z *zygote) logStderr() {

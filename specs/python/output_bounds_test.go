@@ -89,7 +89,9 @@ var _ = Describe("Output bounds", Label("integration"), func() {
 	It("stops a task whose process writes a print frame over the cap itself", func(ctx SpecContext) {
 		p := newRig(ctx, stdlib("*")).connection()
 		o := p.runCode("FORGER", "import os\n"+
-			"fd = next(int(n) for n in os.listdir('/proc/self/fd') if os.readlink('/proc/self/fd/' + n).startswith('socket:'))\n"+
+			"def socket(n):\n    try:\n        return os.readlink('/proc/self/fd/' + n).startswith('socket:')\n"+
+			"    except OSError:\n        return False  # the listing's own descriptor, closed by now\n"+
+			"fd = next(int(n) for n in os.listdir('/proc/self/fd') if socket(n))\n"+
 			"body = b'{\"type\":\"print\",\"args\":[\"' + b'z' * 3_000_000 + b'\"]}'\n"+
 			"data = len(body).to_bytes(4, 'big') + body\n"+
 			"while data:\n    data = data[os.write(fd, data):]\n"+
