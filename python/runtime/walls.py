@@ -149,15 +149,16 @@ def cap_processes(more):
 
 # What a task may read besides the Python installation and its own temp dir. Directories: the
 # system's libraries and programs, its own /proc entry (/proc/self, resolved when the rule is
-# made: the task's process, not the processes it starts), and what os.cpu_count() and the C
-# library read in /sys. Files: a short list under /etc (the loader's cache, name resolution, time
-# zone, MIME types; no passwd, shadow, keys or runwire's own config) and the harmless devices.
+# made: the task's process, not the processes it starts), /proc/sysvipc (the SysV objects of
+# the task's own IPC namespace), and what os.cpu_count() and the C library read in /sys. Files:
+# a short list under /etc (the loader's cache, name resolution, time zone, MIME types; no
+# passwd, shadow, keys or runwire's own config) and the harmless devices.
 # Home directories, /tmp, /run, /var, /srv, /opt, /mnt, /dev/shm and the rest of /etc, /proc and
 # /sys are left out: that is where secrets and other processes live. Paths that do not exist
 # on this machine are skipped.
 SYSTEM_READ_DIRS = (
     "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin",
-    "/proc/self", "/sys/devices/system/cpu",
+    "/proc/self", "/proc/sysvipc", "/sys/devices/system/cpu",
     "/etc/ssl/certs", "/etc/ca-certificates", "/etc/pki/tls/certs", "/etc/pki/ca-trust/extracted",
     "/etc/alternatives",
 )
