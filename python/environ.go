@@ -21,11 +21,12 @@ var brokerSecrets = []string{
 //     needs nothing else: runwire starts it with -I -S and an absolute path, and it picks a
 //     UTF-8 locale itself where none is set (PEP 538; the variable it sets for that is cleared
 //     with the rest of os.environ).
-//   - not blocked: runwire's environment without the broker secrets and without runwire's and
+//   - not blocked: runwire's environment without the broker secrets, without runwire's and
 //     n8n's own settings (RUNWIRE_*, N8N_RUNNERS_*, N8N_BLOCK_RUNNER_ENV_ACCESS,
-//     N8N_RUNNER_ENV_ALLOW), HOME set to home (an empty directory of runwire's), LC_CTYPE set
-//     where Python would set it (PEP 538), so os.environ and the start environment agree. The
-//     N8N_RUNNER_ENV_ALLOW names are kept in any case.
+//     N8N_RUNNER_ENV_ALLOW) and without its HOME and temp dir variables (ownedByTask); HOME set
+//     to home (an empty directory of runwire's), LC_CTYPE set where Python would set it (PEP
+//     538), so os.environ and the start environment agree. The N8N_RUNNER_ENV_ALLOW names are
+//     kept in any case.
 //
 // The broker secrets are dropped even when N8N_RUNNER_ENV_ALLOW names them.
 func zygoteEnviron(environ []string, blockEnv bool, envAllow []string, home string) []string {
@@ -35,7 +36,7 @@ func zygoteEnviron(environ []string, blockEnv bool, envAllow []string, home stri
 		if !ok || name == "" || slices.Contains(brokerSecrets, name) {
 			continue
 		}
-		if slices.Contains(envAllow, name) || (!blockEnv && !runwireSetting(name) && name != "HOME") {
+		if slices.Contains(envAllow, name) || (!blockEnv && !runwireSetting(name) && !slices.Contains(ownedByTask, name)) {
 			out = append(out, kv)
 		}
 	}
@@ -50,6 +51,11 @@ func zygoteEnviron(environ []string, blockEnv bool, envAllow []string, home stri
 	}
 	return out
 }
+
+// ownedByTask are the variables runwire gives each task a value of its own for: HOME here, the
+// temp dir names by the runtime once the task's private directory exists. runwire's own values
+// name its directories, not the task's, so they never reach the start environment.
+var ownedByTask = []string{"HOME", "TMPDIR", "TEMP", "TMP"}
 
 // runwireSetting is a variable runwire or n8n's runner reads as a setting.
 func runwireSetting(name string) bool {
