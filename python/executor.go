@@ -59,6 +59,11 @@ type Options struct {
 	IdleRelease time.Duration
 	// Restart is how the supervisor restarts a zygote that ended.
 	Restart Restart
+	// ForkFaultForSpecs, when set, is asked before each fork runwire requests: "fail" makes
+	// the zygote fail that fork as if os.fork had raised, "nohello" makes the child exit
+	// before its hello, "" forks as usual. Specs use it to show that the pool refills and no
+	// task fails; never set it otherwise. It must be safe for concurrent use.
+	ForkFaultForSpecs func() string
 	// Withdraw stops the offers of python tasks while the executor is Unavailable
 	// (RUNWIRE_UNAVAILABLE=withdraw); by default they go on, and each task is answered at
 	// once with the reason.
@@ -432,6 +437,10 @@ func (e *Executor) crashed(ctx context.Context, z *zygote, c *child) error {
 		return &tasks.Error{Message: msgNoRead, Description: ptr("")}
 	}
 	switch code := c.exit.code; {
+	case code == -9 && e.opts.Limits.CPUSeconds > 0 && c.exit.cpu >= float64(e.opts.Limits.CPUSeconds):
+		// The hard RLIMIT_CPU (a task that ignored SIGXCPU), or a stop that came after the
+		// task had used up its CPU time: the limit is what ended it.
+		return &tasks.Error{Message: fmt.Sprintf("Task used more than %d seconds of CPU time (RUNWIRE_PYTHON_CPU_SECONDS)", e.opts.Limits.CPUSeconds), Description: ptr("")}
 	case code == -9:
 		return &tasks.Error{Message: msgKilled, Description: ptr("")}
 	case code == -int(syscall.SIGXCPU) && e.opts.Limits.CPUSeconds > 0:

@@ -62,6 +62,7 @@ type zygote struct {
 	taskNamespacesRefused string
 	tmpRoot               string         // the tasks' temp dirs are beneath it
 	tmps                  map[int]string // forked children's temp dir names, by pid
+	forkFault             func() string  // Options.ForkFaultForSpecs; nil in production
 
 	exitMu sync.Mutex
 	exits  map[int]*exitNote // children whose exit someone waits for
@@ -107,6 +108,7 @@ type child struct {
 type exitNote struct {
 	done    chan struct{}
 	code    int
+	cpu     float64 // CPU seconds it used, its own children's included
 	hostPID int
 }
 
@@ -142,6 +144,8 @@ type zygoteConfig struct {
 	// Seccomp is the filter every child installs before its hello; nil: none (no program
 	// for this architecture).
 	Seccomp *seccompConfig `json:"seccomp,omitempty"`
+	// forkFault is Options.ForkFaultForSpecs (not sent: each fork line carries its fault).
+	forkFault func() string
 }
 
 // seccompConfig is a compiled SeccompPolicy as the config line carries it: the program as
@@ -188,7 +192,7 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 		ready: make(chan struct{}), pool: newPool(poolSize), admitting: make(chan struct{}, maxAdmits),
 		exits: map[int]*exitNote{}, exited: make(chan struct{}), controlDone: make(chan struct{}), stderrDone: make(chan struct{}),
 		pending: map[string]int{}, forked: make(chan struct{}), known: map[int]bool{}, refused: make(chan struct{}),
-		tmpRoot: cfg.TmpRoot, tmps: map[int]string{}, lock: lock,
+		tmpRoot: cfg.TmpRoot, tmps: map[int]string{}, lock: lock, forkFault: cfg.forkFault,
 	}
 	p, err := spawnZygote(interp, dir, zygoteEnviron(environ, cfg.BlockEnvAccess, cfg.EnvAllow, home), cfg.AllowNetwork, log)
 	if err != nil {
@@ -271,7 +275,13 @@ func (z *zygote) send(v any) error {
 // fork asks for n more children.
 func (z *zygote) fork(n int) error {
 	for range n {
-		if err := z.send(map[string]string{"type": "fork"}); err != nil {
+		line := map[string]string{"type": "fork"}
+		if z.forkFault != nil {
+			if fault := z.forkFault(); fault != "" {
+				line["fault"] = fault
+			}
+		}
+		if err := z.send(line); err != nil {
 			return err
 		}
 	}
@@ -332,13 +342,14 @@ func (z *zygote) readControl() {
 	sc.Buffer(make([]byte, 4<<10), 1<<20) // the lines are short; the buffer grows for a long one
 	for sc.Scan() {
 		var m struct {
-			Type    string `json:"type"`
-			PID     int    `json:"pid"`
-			Code    int    `json:"code"`
-			Version string `json:"version"`
-			Message string `json:"message"`
-			Token   string `json:"token"`
-			Tmp     string `json:"tmp"`
+			Type    string  `json:"type"`
+			PID     int     `json:"pid"`
+			Code    int     `json:"code"`
+			CPU     float64 `json:"cpu"`
+			Version string  `json:"version"`
+			Message string  `json:"message"`
+			Token   string  `json:"token"`
+			Tmp     string  `json:"tmp"`
 			Walls   struct {
 				Landlock            int    `json:"landlock"`
 				LandlockRules       int    `json:"landlockRules"`
@@ -389,7 +400,7 @@ func (z *zygote) readControl() {
 				z.forkMu.Lock()
 				delete(z.known, note.hostPID)
 				z.forkMu.Unlock()
-				note.code = m.Code
+				note.code, note.cpu = m.Code, m.CPU
 				close(note.done)
 				z.pool.remove(m.PID) // if it was still waiting for a task
 			} else if z.forgetPending(m.PID) {

@@ -3,7 +3,7 @@ warms up, prepares what every child inherits, then serves fork requests.
 
 Control channel: JSON lines on stdin (from runwire) and stdout (to runwire).
   in:  {"type":"config",...} once, then {"type":"fork"} per child wanted
-  out: {"type":"ready","pid","version"}, {"type":"forked","pid"}, {"type":"exit","pid","code"},
+  out: {"type":"ready","pid","version"}, {"type":"forked","pid"}, {"type":"exit","pid","code","cpu"},
        {"type":"error","message"} (fatal: the zygote exits)
 The zygote imports everything a task needs once, then forks children on request (each
 runs one task: see child.py), reaps them and reports how they ended (code >= 0: exit
@@ -106,12 +106,14 @@ class Zygote:
                 continue
             kind = message.get("type") if isinstance(message, dict) else None
             if kind == "fork":
-                self.fork()
+                self.fork(message.get("fault"))
                 self.reap()
             else:
                 _log("ignoring control message of type %r" % (kind,))
 
-    def fork(self):
+    def fork(self, fault=None):
+        # fault is a spec's (python.Options.ForkFaultForSpecs): "fail" fails this fork as if
+        # os.fork had raised, "nohello" makes the child exit before its hello.
         # A fresh secret per child, made before the fork: the child proves with it that it is
         # the one runwire is waiting for. Tasks forked earlier never saw it, so a task cannot
         # pose as a waiting child and take the next task.
@@ -122,6 +124,8 @@ class Zygote:
         tmp = str(self.serial)
         new_pids = self.pids.before_fork() if self.pids else False
         try:
+            if fault == "fail":
+                raise OSError(11, "Resource temporarily unavailable (injected by a spec)")
             pid = os.fork()
         except OSError as error:
             if self.pids:
@@ -130,6 +134,8 @@ class Zygote:
             _write_line({"type": "forkfailed", "message": str(error)})
             return
         if pid == 0:
+            if fault == "nohello":
+                os._exit(3)
             try:
                 fds = [self.wake_r, self.wake_w]
                 if self.pids and self.pids.own is not None:
@@ -146,14 +152,17 @@ class Zygote:
     def reap(self):
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
             # Every child is its task's init (or subreaper): 128+N is the task's signal N.
             code = taskns.exit_code(os.waitstatus_to_exitcode(status), True)
-            _write_line({"type": "exit", "pid": pid, "code": code})
+            # cpu: the child's CPU seconds, its task's included (it reaps it), so that runwire
+            # can tell a SIGKILL at the hard RLIMIT_CPU from any other.
+            cpu = usage.ru_utime + usage.ru_stime
+            _write_line({"type": "exit", "pid": pid, "code": code, "cpu": cpu})
 
 
 def main():

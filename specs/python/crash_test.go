@@ -56,6 +56,18 @@ var _ = Describe("Resource limits", Label("integration"), func() {
 		p.healthy("T2")
 	}, SpecTimeout(slowTimeout))
 
+	It("names the CPU limit when the task ignores SIGXCPU and the kernel kills it at the hard limit", func(ctx SpecContext) {
+		p := newRig(ctx, stdlib("*"), withEnv("RUNWIRE_PYTHON_CPU_SECONDS=1"), withTaskTimeout(30*time.Second)).connection()
+		// The hard RLIMIT_CPU (soft + 1 s) is a SIGKILL: without the child's CPU time this
+		// reads as any other kill.
+		p.start("T1", allItems("import signal\nsignal.signal(signal.SIGXCPU, lambda *_: print('survived SIGXCPU'))\nwhile True:\n    pass"))
+		Expect(p.terminalWithin("T1", 10*time.Second)).
+			To(Equal(failed("T1", "Task used more than 1 seconds of CPU time (RUNWIRE_PYTHON_CPU_SECONDS)", "")))
+		Expect(p.All()).To(ContainElement(And(HaveKeyWithValue("name", "logNodeOutput"), HaveKeyWithValue("params", ContainElement("'survived SIGXCPU'")))),
+			"the soft limit's SIGXCPU did not end the task: the hard limit's SIGKILL did")
+		p.runsLate("T2")
+	}, SpecTimeout(slowTimeout))
+
 	It("refuses more open files than RUNWIRE_PYTHON_OPEN_FILES", func(ctx SpecContext) {
 		p := newRig(ctx, stdlib("*"), withEnv("RUNWIRE_PYTHON_OPEN_FILES=32")).connection()
 		o := p.runCode("T1", "import os\nfds = [os.open(\"/dev/null\", os.O_RDONLY) for _ in range(64)]")

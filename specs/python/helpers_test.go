@@ -68,6 +68,7 @@ type rigSetup struct {
 	brokerLimit int64          // the broker's largest accepted message; 0 leaves support's 1 MiB
 	restart     python.Restart // python.Options.Restart; zero leaves the defaults
 	options     func(*python.Options)
+	forkFault   func() string // python.Options.ForkFaultForSpecs
 }
 
 type setup func(*rigSetup)
@@ -101,6 +102,9 @@ func withRestart(r python.Restart) setup { return func(s *rigSetup) { s.restart 
 // withOptions changes the executor's options after OptionsFrom (spec hooks such as
 // BreakLandlockForSpecs).
 func withOptions(f func(*python.Options)) setup { return func(s *rigSetup) { s.options = f } }
+
+// withForkFaults injects failures into the zygote's forks (python.Options.ForkFaultForSpecs).
+func withForkFaults(f func() string) setup { return func(s *rigSetup) { s.forkFault = f } }
 
 // withLog sends a copy of runwire's log to w.
 func withLog(w io.Writer) setup { return func(s *rigSetup) { s.log = w } }
@@ -164,6 +168,7 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 	if s.options != nil {
 		s.options(&opts)
 	}
+	opts.ForkFaultForSpecs = s.forkFault
 	r.py = python.Start(opts)
 	DeferCleanup(r.py.Close)
 
