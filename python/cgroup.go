@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -16,10 +18,22 @@ import (
 // process left in it is killed, including those that left the task's process group with
 // setsid. It needs a writable cgroup file system (root, or a delegated subtree); without one
 // it is not in force and runwire says so.
+//
+// Each zygote has its own parent cgroup (runwire-<pid>-<n>), and the parent goes with the last
+// task cgroup under it: a task that was running when its zygote died is swept by its own
+// goroutine, which may finish after the zygote's close; whichever of the two ends last removes
+// the parent, and the next zygote's cgroups never share it.
 type taskCgroups struct {
-	dir string // runwire's own cgroup, holding one cgroup per task
+	dir string // this zygote's cgroup, holding one cgroup per task
 	max int64  // pids.max per task
+
+	mu     sync.Mutex
+	live   map[string]bool // task cgroups not removed yet
+	closed bool            // the zygote has closed: the last removal takes the parent
 }
+
+// cgroupSerial numbers the zygotes' parent cgroups within this process.
+var cgroupSerial atomic.Int64
 
 // cgroupCandidates are the pids hierarchies to try: cgroup v1's pids controller, then v2.
 var cgroupCandidates = []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup"}
@@ -37,7 +51,7 @@ func newTaskCgroups(maxPerTask int64) (*taskCgroups, error) {
 		if root == "/sys/fs/cgroup" && !hasPidsController(root) {
 			continue
 		}
-		dir := filepath.Join(root, fmt.Sprintf("runwire-%d", os.Getpid()))
+		dir := filepath.Join(root, fmt.Sprintf("runwire-%d-%d", os.Getpid(), cgroupSerial.Add(1)))
 		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
 			errs = append(errs, err)
 			continue
@@ -50,7 +64,7 @@ func newTaskCgroups(maxPerTask int64) (*taskCgroups, error) {
 				continue
 			}
 		}
-		return &taskCgroups{dir: dir, max: maxPerTask}, nil
+		return &taskCgroups{dir: dir, max: maxPerTask, live: map[string]bool{}}, nil
 	}
 	if len(errs) == 0 {
 		return nil, errors.New("no pids cgroup hierarchy is mounted")
@@ -77,6 +91,9 @@ func (c *taskCgroups) place(hostPID int) (string, error) {
 		_ = os.Remove(dir)
 		return "", err
 	}
+	c.mu.Lock()
+	c.live[dir] = true
+	c.mu.Unlock()
 	return dir, nil
 }
 
@@ -92,22 +109,46 @@ func (c *taskCgroups) sweep(dir string) {
 		select {
 		case <-tick.C:
 		case <-deadline:
-			_ = os.Remove(dir) // fails while processes remain; close tries again
+			c.removed(dir) // fails while processes remain; a later sweep tries again
 			return
 		}
 	}
-	_ = os.Remove(dir)
+	c.removed(dir)
 }
 
-// close removes runwire's cgroup once every task cgroup is gone.
+// removed removes a swept task cgroup and, after close, the parent with the last one.
+func (c *taskCgroups) removed(dir string) {
+	err := os.Remove(dir)
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		c.mu.Lock()
+		delete(c.live, dir)
+		c.mu.Unlock()
+	}
+	c.removeParentIfDone()
+}
+
+// removeParentIfDone removes this zygote's cgroup once it has closed and no task cgroup is left.
+func (c *taskCgroups) removeParentIfDone() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed && len(c.live) == 0 {
+		_ = os.Remove(c.dir)
+	}
+}
+
+// close sweeps every task cgroup and removes this zygote's cgroup once they are all gone,
+// now or when the last task still being swept ends.
 func (c *taskCgroups) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	entries, _ := os.ReadDir(c.dir)
 	for _, e := range entries {
 		if e.IsDir() {
 			c.sweep(filepath.Join(c.dir, e.Name()))
 		}
 	}
-	_ = os.Remove(c.dir)
+	c.removeParentIfDone()
 }
 
 func readPids(dir string) []int {

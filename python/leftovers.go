@@ -31,7 +31,7 @@ func lockRuntime(dir string) (*os.File, error) {
 
 // removeLeftovers removes what runwire processes that no longer exist left behind (a killed
 // runwire cannot clean up): runtime directories of this user under the system temp directory
-// that no live runwire holds locked, and cgroups named runwire-<pid> whose pid is gone, with
+// that no live runwire holds locked, and cgroups named runwire-<pid>[-<n>] whose pid is gone, with
 // the task cgroups in them. What it removes is logged at debug level.
 func removeLeftovers(log *slog.Logger) {
 	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), runtimePrefix+"*"))
@@ -65,7 +65,9 @@ func removeLeftovers(log *slog.Logger) {
 	for _, root := range cgroupCandidates {
 		entries, _ := os.ReadDir(root)
 		for _, e := range entries {
-			pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "runwire-"))
+			// runwire-<pid>-<n>, one per zygote (runwire-<pid> from runwires before that).
+			pidText, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), "runwire-"), "-")
+			pid, err := strconv.Atoi(pidText)
 			if !e.IsDir() || !strings.HasPrefix(e.Name(), "runwire-") || err != nil || pid <= 0 || pid == os.Getpid() {
 				continue
 			}

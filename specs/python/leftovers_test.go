@@ -46,28 +46,31 @@ var _ = Describe("Leftovers of a runwire that has gone", Label("integration", "w
 
 		log := gbytes.NewBuffer()
 		newRig(ctx, withLog(log))
-		Eventually(ctx, log).Should(gbytes.Say("Checked for what runwires that have gone left behind"), "the background pass has run")
+		Eventually(log).WithContext(ctx).Should(gbytes.Say("Checked for what runwires that have gone left behind"), "the background pass has run")
 		Expect(gone).NotTo(BeADirectory())
 		Expect(filepath.Join(held, "tmp", "3", "left")).To(BeARegularFile())
 	}, SpecTimeout(specTimeout))
 
-	It("are removed at start: a cgroup runwire-<pid> whose pid has gone; one whose pid lives stays", func(ctx SpecContext) {
+	DescribeTable("are removed at start: a cgroup of a runwire whose pid has gone; one whose pid lives stays", func(ctx SpecContext, name string) {
 		root := "/sys/fs/cgroup/pids"
-		dead := filepath.Join(root, fmt.Sprintf("runwire-%d", deadPID()))
+		dead := filepath.Join(root, fmt.Sprintf(name, deadPID()))
 		if err := os.Mkdir(dead, 0o750); err != nil {
 			Skip("the pids cgroup hierarchy is not writable here (" + err.Error() + "): runwire makes no cgroups then, and leaves none")
 		}
 		DeferCleanup(func() { _ = os.Remove(filepath.Join(dead, "task-1")); _ = os.Remove(dead) })
 		Expect(os.Mkdir(filepath.Join(dead, "task-1"), 0o750)).To(Succeed())
 		// A live pid of a runwire-like process: the spec's parent (go test) runs until the end.
-		live := filepath.Join(root, fmt.Sprintf("runwire-%d", os.Getppid()))
+		live := filepath.Join(root, fmt.Sprintf(name, os.Getppid()))
 		Expect(os.Mkdir(live, 0o750)).To(Succeed())
 		DeferCleanup(os.Remove, live)
 
 		log := gbytes.NewBuffer()
 		newRig(ctx, withLog(log))
-		Eventually(ctx, log).Should(gbytes.Say("Checked for what runwires that have gone left behind"), "the background pass has run")
+		Eventually(log).WithContext(ctx).Should(gbytes.Say("Checked for what runwires that have gone left behind"), "the background pass has run")
 		Expect(dead).NotTo(BeADirectory())
 		Expect(live).To(BeADirectory())
-	}, SpecTimeout(specTimeout))
+	},
+		Entry("runwire-<pid>-<n>, one per zygote", "runwire-%d-1", SpecTimeout(specTimeout)),
+		Entry("runwire-<pid>, from runwires before that", "runwire-%d", SpecTimeout(specTimeout)),
+	)
 })
