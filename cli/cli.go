@@ -34,8 +34,8 @@ type Env struct {
 	Signals <-chan os.Signal
 	// Terminal tells whether Stdout is a terminal.
 	Terminal bool
-	// Version is the build's version string.
-	Version string
+	// Version is the build's version string, Commit the commit it was built from.
+	Version, Commit string
 }
 
 // Main runs one command and returns the process exit code.
@@ -52,7 +52,7 @@ func Main(ctx context.Context, env Env) int {
 	case "diagram":
 		return diagram(env, args)
 	case "version":
-		fmt.Fprintf(env.Stdout, "runwire %s (%s, %s/%s)\n", env.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(env.Stdout, "runwire %s (commit %s, %s, %s/%s)\n", env.Version, env.Commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return ExitOK
 	case "help":
 		fmt.Fprint(env.Stdout, usage())

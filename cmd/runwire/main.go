@@ -12,8 +12,12 @@ import (
 	"github.com/runwire/runwire/logging"
 )
 
-// version is set at build time (make build); "dev" otherwise.
-var version = "dev"
+// version and commit are set at build time (make build, make release); "dev" and "unknown"
+// otherwise.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
 
 func main() {
 	signals := make(chan os.Signal, 2)
@@ -26,5 +30,6 @@ func main() {
 		Signals:  signals,
 		Terminal: logging.IsTerminal(os.Stdout),
 		Version:  version,
+		Commit:   commit,
 	}))
 }

@@ -37,7 +37,7 @@ func start(args []string, environ ...string) *process {
 		defer close(p.done)
 		p.code = cli.Main(context.Background(), cli.Env{
 			Args: args, Environ: environ, Stdout: p.stdout, Stderr: p.stderr,
-			Signals: p.signals, Version: "spec",
+			Signals: p.signals, Version: "spec", Commit: "0123abc",
 		})
 	}()
 	DeferCleanup(func() {
@@ -264,7 +264,7 @@ var _ = Describe("runwire's other commands", func() {
 	It("version prints the version", func() {
 		p := start([]string{"version"})
 		Expect(p.exitCode()).To(Equal(cli.ExitOK))
-		Expect(string(p.stdout.Contents())).To(HavePrefix("runwire spec ("))
+		Expect(string(p.stdout.Contents())).To(HavePrefix("runwire spec (commit 0123abc, go"))
 	})
 
 	It("--help prints the commands, the exit codes and the settings", func() {
