@@ -15,6 +15,8 @@ import (
 	"github.com/runwire/runwire/fsm"
 	"github.com/runwire/runwire/health"
 	"github.com/runwire/runwire/logging"
+	"github.com/runwire/runwire/metrics"
+	"github.com/runwire/runwire/python"
 	"github.com/runwire/runwire/tasks"
 	"github.com/runwire/runwire/transport"
 )
@@ -39,6 +41,15 @@ func run(ctx context.Context, env Env, args []string) int {
 	if runnerID == "" {
 		runnerID = transport.NewID()
 	}
+	// Metrics are served on the health-check server; without it there is nowhere to scrape.
+	var mx *metrics.Metrics
+	var observer tasks.Observer
+	var onChange func(from, to fsm.State, ev fsm.Event)
+	traffic := &transport.Traffic{}
+	if cfg.HealthCheck.Enabled && cfg.HealthCheck.Metrics {
+		mx = metrics.New()
+		observer, onChange = mx, mx.StateChanged
+	}
 	dialer := &transport.Dialer{
 		BrokerURI:        cfg.BrokerURI,
 		RunnerID:         runnerID,
@@ -47,6 +58,7 @@ func run(ctx context.Context, env Env, args []string) int {
 		PingInterval:     cfg.PingInterval,
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		Logger:           logger,
+		Traffic:          traffic,
 	}
 	mode := "auth token: a fresh grant token for every connection"
 	if !cfg.AuthToken.IsSet() {
@@ -89,6 +101,7 @@ func run(ctx context.Context, env Env, args []string) int {
 		TaskTimeout:     cfg.TaskTimeout,
 		SettingsTimeout: cfg.SettingsTimeout,
 		OnDrain:         onDrain,
+		Observer:        observer,
 		Logger:          logger,
 	})
 	if err != nil {
@@ -107,6 +120,7 @@ func run(ctx context.Context, env Env, args []string) int {
 		TaskTypes:   mgr.TaskTypes(),
 		IdleTimeout: cfg.AutoShutdownTimeout,
 		OnIdle:      func() { sd.begin(ctx, min(idleShutdownTimeout, cfg.GracefulShutdownTimeout), true) },
+		OnChange:    onChange,
 	})
 	if err != nil {
 		logger.Error("Failed to start", "error", err.Error())
@@ -121,6 +135,11 @@ func run(ctx context.Context, env Env, args []string) int {
 		if err != nil {
 			logger.Error("Failed to start the health check server; change N8N_RUNNERS_HEALTH_CHECK_SERVER_HOST or N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", "error", err.Error())
 			return ExitFailure
+		}
+		if mx != nil {
+			py, _ := executors[python.TaskType].(*python.Executor)
+			mx.Watch(metrics.Sources{Machine: machine, Tasks: mgr, Traffic: traffic, Python: py})
+			srv.ServeMetrics(mx.Handler())
 		}
 		srv.Start()
 		defer func() {

@@ -69,6 +69,8 @@ type HealthCheck struct {
 	Host string `koanf:"host"`
 	// Port is the listen port, 0..65535 (0 picks a free port).
 	Port int `koanf:"port"`
+	// Metrics serves Prometheus metrics at /metrics on the same server (RUNWIRE_METRICS).
+	Metrics bool `koanf:"metrics"`
 }
 
 // Log configures logging.
@@ -155,6 +157,7 @@ func Default() Config {
 			Enabled: false,
 			Host:    "127.0.0.1",
 			Port:    5681,
+			Metrics: true,
 		},
 		Log: Log{Level: "INFO", Format: "auto"},
 		Sandbox: Sandbox{

@@ -44,6 +44,7 @@ var settings = []setting{
 	{"health_check.enabled", "N8N_RUNNERS_HEALTH_CHECK_SERVER_ENABLED", "health-check", kindBool, "serve the health-check endpoint"},
 	{"health_check.host", "N8N_RUNNERS_HEALTH_CHECK_SERVER_HOST", "health-check-host", kindString, "health-check listen host"},
 	{"health_check.port", "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", "health-check-port", kindInt, "health-check listen port (0..65535)"},
+	{"health_check.metrics", "RUNWIRE_METRICS", "", kindBool, "Prometheus metrics at /metrics on the health-check server (default true)"},
 	{"log.level", "N8N_RUNNERS_LAUNCHER_LOG_LEVEL", "log-level", kindString, "DEBUG, INFO, WARN(ING), ERROR or CRITICAL"},
 	{"log.format", "RUNWIRE_LOG_FORMAT", "log-format", kindString, "auto, text or json"},
 	{"sandbox.stdlib_allow", "N8N_RUNNERS_STDLIB_ALLOW", "", kindList, "importable stdlib modules; * = all"},

@@ -32,6 +32,10 @@ type Options struct {
 	IdleTimeout time.Duration
 	// OnIdle is called from the idle timer's goroutine; it typically calls Stop.
 	OnIdle func()
+	// OnChange, if set, is called once per state change from the machine's goroutine, after
+	// the change is published (package metrics counts reconnects and auth failures with
+	// it); it must return at once and must not call the Machine.
+	OnChange func(from, to State, ev Event)
 }
 
 // DefaultBackoff is 1 s growing ×1.6 to a 30 s cap, ±20 % jitter.

@@ -91,6 +91,9 @@ func (m *Machine) funnel(_ context.Context, e *looplab.Event) {
 		attrs = append(attrs, "retry_in", m.delay.Round(time.Millisecond).String())
 	}
 	m.log.Info(changeMessage(State(e.Src), to), attrs...)
+	if m.opts.OnChange != nil {
+		m.opts.OnChange(State(e.Src), to, Event(e.Event))
+	}
 }
 
 // changeMessage keeps the texts n8n's runners log, which people and tools look for.

@@ -8,6 +8,9 @@ import (
 // ReadyPath is the readiness endpoint; every other path is the health check.
 const ReadyPath = "/readyz"
 
+// MetricsPath serves the metrics handler given to [Server.ServeMetrics], if any.
+const MetricsPath = "/metrics"
+
 const (
 	okBody       = "OK"
 	notReadyBody = "Not ready"
@@ -16,10 +19,15 @@ const (
 // handler answers every request without routing: a ServeMux would redirect
 // or 404 some of the paths and methods the launcher may use.
 type handler struct {
-	ready func() error
+	ready   func() error
+	metrics http.Handler // nil: MetricsPath is a health check like any other path
 }
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == MetricsPath && h.metrics != nil {
+		h.metrics.ServeHTTP(w, r)
+		return
+	}
 	if r.URL.Path == ReadyPath {
 		switch err := h.notReady(); {
 		case err != nil:

@@ -80,6 +80,19 @@ func (s *Server) Port() int {
 	return s.ln.Addr().(*net.TCPAddr).Port
 }
 
+// ServeMetrics makes [MetricsPath] answer with h (Prometheus metrics). Call it before
+// [Server.Start]; later calls do nothing.
+func (s *Server) ServeMetrics(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.stopped {
+		return
+	}
+	hd := s.srv.Handler.(handler) //nolint:forcetypeassert // Listen sets it
+	hd.metrics = h
+	s.srv.Handler = hd
+}
+
 // Start begins serving in a goroutine owned by s and returns at once. Calls
 // after the first, and calls after [Server.Shutdown], do nothing.
 func (s *Server) Start() {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -112,6 +113,8 @@ type Executor struct {
 	reason  error   // why Unavailable
 	changed chan struct{}
 	interp  Interpreter
+
+	restarts atomic.Int64 // zygotes that ended and are replaced (Stats)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

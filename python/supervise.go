@@ -84,6 +84,7 @@ func (e *Executor) supervise(ctx context.Context) {
 	// ended counts one more end of a zygote that had run, or of its replacement during
 	// start-up: Restarting while they are few, Unavailable once they make a crash loop.
 	ended := func(reason string) {
+		e.restarts.Add(1)
 		now := time.Now()
 		ends = append(ends, now)
 		for len(ends) > 0 && now.Sub(ends[0]) > policy.Window {

@@ -64,7 +64,9 @@ type Options struct {
 	// cannot reconnect (it has only a single-use grant token) uses it to stop once its
 	// running tasks are done, as n8n's JS runner exits after a drain.
 	OnDrain func()
-	Logger  *slog.Logger
+	// Observer, if set, is told each task's outcome (package metrics).
+	Observer Observer
+	Logger   *slog.Logger
 }
 
 // Manager is task handling for one runner process; it serves one registered connection at a

@@ -75,6 +75,13 @@ func (m *Manager) accept(msg transport.TaskOfferAccept) {
 
 	if reason != "" {
 		m.log.Debug("Rejected task", "task_id", msg.TaskID, "reason", reason)
+		if m.opts.Observer != nil {
+			typ := o.taskType
+			if !known {
+				typ = "unknown"
+			}
+			m.opts.Observer.TaskRejected(typ)
+		}
 		_ = s.link.Send(s.ctx, transport.TaskRejected{TaskID: msg.TaskID, Reason: reason})
 		return
 	}

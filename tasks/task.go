@@ -44,7 +44,8 @@ type task struct {
 	meta          meta
 	accepted      time.Time
 	started       time.Time
-	calls         []string // RPC call ids still pending
+	ran           time.Duration // the executor's run time; only the task's goroutine uses it
+	calls         []string      // RPC call ids still pending
 }
 
 func newTask(id, typ string, s *session) *task {
@@ -130,7 +131,9 @@ func (m *Manager) settings(msg transport.TaskSettings) {
 func (m *Manager) run(ctx context.Context, ex Executor, t *task, settings json.RawMessage) {
 	defer m.wg.Done()
 	t.meta = parseMeta(settings) // only this goroutine uses meta
+	start := time.Now()
 	result, err := ex.Execute(ctx, Task{ID: t.id, Type: t.typ, Settings: settings}, console{m: m, t: t})
+	t.ran = time.Since(start)
 	m.finish(t, result, err)
 }
 
@@ -145,11 +148,13 @@ func (m *Manager) finish(t *task, result json.RawMessage, err error) {
 	t.cancelRun(nil)
 
 	s := t.sess
+	outcome := outcomeOf(err, abort)
 	defer func() {
 		m.mu.Lock()
 		m.removeLocked(t)
 		m.mu.Unlock()
 		s.link.ResetIdle()
+		m.observeEnd(t, outcome)
 	}()
 	if errors.Is(abort, errConnLost) {
 		m.log.Warn("Lost the result of task "+t.id+": the connection to the broker ended while it ran", "task_id", t.id)
@@ -162,6 +167,7 @@ func (m *Manager) finish(t *task, result json.RawMessage, err error) {
 		// task on it with this one. This task fails instead, saying why.
 		m.log.Warn("Task "+t.id+": "+big.Error(), "task_id", t.id)
 		msg = m.terminal(t, nil, tooLarge(big), nil)
+		outcome = OutcomeError
 		serr = s.link.Send(s.ctx, msg)
 	}
 	if serr != nil {
@@ -230,6 +236,7 @@ func (m *Manager) cancel(msg transport.TaskCancel) {
 		m.removeLocked(t)
 		m.mu.Unlock()
 		m.log.Info("Cancelled task " + t.id + " (waiting for settings)")
+		m.observeEnd(t, OutcomeCancelled)
 		t.sess.link.ResetIdle() // n8n's Python runner forgets this, and may never idle out
 	case t.state == running:
 		m.mu.Unlock()
@@ -249,7 +256,15 @@ func (m *Manager) settingsExpired(t *task) {
 	}
 	m.mu.Unlock()
 	m.log.Warn(fmt.Sprintf("Dropped task %s: no settings within %s", t.id, m.opts.SettingsTimeout), "task_id", t.id)
+	m.observeEnd(t, OutcomeCancelled)
 	t.sess.link.ResetIdle()
+}
+
+// observeEnd tells the Observer how t ended.
+func (m *Manager) observeEnd(t *task, outcome Outcome) {
+	if m.opts.Observer != nil {
+		m.opts.Observer.TaskEnded(t.typ, outcome, time.Since(t.accepted), t.ran)
+	}
 }
 
 // rpcResponse matches broker:rpcresponse to the call it answers.

@@ -39,13 +39,14 @@ type Conn struct {
 	writing   atomic.Bool  // a frame is being written
 	written   atomic.Int64 // bytes handed to the WebSocket so far (counted as each write begins)
 	received  atomic.Int64 // bytes of messages read so far (counted as they arrive)
+	traffic   *Traffic     // the process's totals over every connection; nil: not counted
 	decoding  atomic.Bool  // the reader is decoding a message
 
 	mu  sync.Mutex
 	err error
 }
 
-func newConn(ws *websocket.Conn, pingInterval time.Duration, maxPayload int64, logger *slog.Logger) *Conn {
+func newConn(ws *websocket.Conn, pingInterval time.Duration, maxPayload int64, logger *slog.Logger, traffic *Traffic) *Conn {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -60,6 +61,7 @@ func newConn(ws *websocket.Conn, pingInterval time.Duration, maxPayload int64, l
 		cancel:     cancel,
 		turn:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
+		traffic:    traffic,
 	}
 	c.wg.Add(1)
 	go c.read(ctx)
@@ -181,7 +183,17 @@ func (c *Conn) readMessage(ctx context.Context) (websocket.MessageType, []byte, 
 		return 0, nil, err
 	}
 	data, err := io.ReadAll(countingReader{r: r, n: &c.received})
+	if c.traffic != nil {
+		c.traffic.In.Add(int64(len(data)))
+	}
 	return typ, data, err
+}
+
+// Traffic counts the message bytes of every connection a Dialer opens: what the broker sent
+// (In, counted once a message has been read) and what runwire sent (Out, counted as each
+// write begins). Safe for concurrent use.
+type Traffic struct {
+	In, Out atomic.Int64
 }
 
 type countingReader struct {

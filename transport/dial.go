@@ -33,6 +33,8 @@ type Dialer struct {
 	HTTPClient *http.Client
 	// Logger receives the connection's warnings (skipped frames); nil discards them.
 	Logger *slog.Logger
+	// Traffic, if set, counts the bytes of every connection's messages (package metrics).
+	Traffic *Traffic
 }
 
 // Renewable reports whether the dialer fetches a fresh grant token for every attempt.
@@ -78,7 +80,7 @@ func (d *Dialer) Dial(ctx context.Context) (*Conn, error) {
 		return nil, fmt.Errorf("failed to connect to the broker: %w", err) // err names the URL
 	}
 	ws.SetReadLimit(d.MaxPayload)
-	c := newConn(ws, d.PingInterval, d.MaxPayload, d.Logger)
+	c := newConn(ws, d.PingInterval, d.MaxPayload, d.Logger, d.Traffic)
 	if err := c.awaitInfoRequest(ctx); err != nil {
 		c.Abort()
 		if errors.Is(err, ErrClosedBeforeInfoRequest) && !d.Renewable() {

@@ -103,6 +103,9 @@ func (c *Conn) write(ctx context.Context, size int, parts [][]byte) error {
 	default:
 	}
 	c.written.Add(int64(size))
+	if c.traffic != nil {
+		c.traffic.Out.Add(int64(size))
+	}
 	c.writing.Store(true)
 	defer c.writing.Store(false)
 	wctx, cancel := context.WithTimeout(context.Background(), writeTimeout(size))

@@ -21,7 +21,7 @@ var _ = Describe("Defaults", func() {
 		Expect(cfg.TaskTimeout).To(Equal(60 * time.Second))
 		Expect(cfg.AutoShutdownTimeout).To(Equal(time.Duration(0)))
 		Expect(cfg.GracefulShutdownTimeout).To(Equal(10 * time.Second))
-		Expect(cfg.HealthCheck).To(Equal(config.HealthCheck{Enabled: false, Host: "127.0.0.1", Port: 5681}))
+		Expect(cfg.HealthCheck).To(Equal(config.HealthCheck{Enabled: false, Host: "127.0.0.1", Port: 5681, Metrics: true}))
 		Expect(cfg.Log).To(Equal(config.Log{Level: "INFO", Format: "auto"}))
 		Expect(cfg.Sandbox.StdlibAllow).To(BeEmpty())
 		Expect(cfg.Sandbox.ExternalAllow).To(BeEmpty())

@@ -26,6 +26,7 @@ var (
 	healthEnabled    field = func(c config.Config) any { return c.HealthCheck.Enabled }
 	healthHost       field = func(c config.Config) any { return c.HealthCheck.Host }
 	healthPort       field = func(c config.Config) any { return c.HealthCheck.Port }
+	metrics          field = func(c config.Config) any { return c.HealthCheck.Metrics }
 	logLevel         field = func(c config.Config) any { return c.Log.Level }
 	logFormat        field = func(c config.Config) any { return c.Log.Format }
 	stdlibAllow      field = func(c config.Config) any { return c.Sandbox.StdlibAllow }
@@ -71,6 +72,8 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", "5682", healthPort, 5682),
 		Entry(nil, "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", "0", healthPort, 0),
 		Entry(nil, "N8N_RUNNERS_HEALTH_CHECK_SERVER_PORT", "65535", healthPort, 65535),
+		Entry(nil, "RUNWIRE_METRICS", "false", metrics, false),
+		Entry(nil, "RUNWIRE_METRICS", "no", metrics, false),
 		Entry(nil, "N8N_RUNNERS_LAUNCHER_LOG_LEVEL", "debug", logLevel, "DEBUG"),
 		Entry(nil, "N8N_RUNNERS_LAUNCHER_LOG_LEVEL", "Warn", logLevel, "WARN"),
 		Entry(nil, "N8N_RUNNERS_LAUNCHER_LOG_LEVEL", "warning", logLevel, "WARNING"),

@@ -22,6 +22,7 @@ health_check:
   enabled: true
   host: 0.0.0.0
   port: 5682
+  metrics: false
 log:
   level: debug
   format: json
@@ -68,7 +69,7 @@ var _ = Describe("The YAML config file", func() {
 			TaskTimeout:             90 * time.Second,
 			AutoShutdownTimeout:     15 * time.Second,
 			GracefulShutdownTimeout: time.Minute,
-			HealthCheck:             config.HealthCheck{Enabled: true, Host: "0.0.0.0", Port: 5682},
+			HealthCheck:             config.HealthCheck{Enabled: true, Host: "0.0.0.0", Port: 5682, Metrics: false},
 			Log:                     config.Log{Level: "DEBUG", Format: "json"},
 			Sandbox: config.Sandbox{
 				StdlibAllow:            []string{"json", "math"},
