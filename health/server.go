@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// Limits for a server that only ever answers two-byte bodies. The launcher
-// probes with a 5 s timeout, so nothing here needs to wait longer.
+// Limits for a server that answers short bodies (a metrics scrape is some
+// kilobytes). The launcher probes with a 5 s timeout, so nothing here needs to
+// wait longer.
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 5 * time.Second
