@@ -50,7 +50,7 @@ func Build(ctx context.Context, script string, log io.Writer) (string, error) {
 
 // Command is `podman --runtime runc args...`.
 func Command(ctx context.Context, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, Podman[0], append(Podman[1:], args...)...)
+	return exec.CommandContext(ctx, Podman[0], append(Podman[1:], args...)...) //nolint:gosec // G204: the specs choose the arguments
 }
 
 // Output runs podman with args and returns its standard output; its standard error is in the

@@ -77,7 +77,7 @@ func DockerLikeSeccomp(podman []byte) ([]byte, error) {
 	kept := rules[:0]
 	removed := 0
 	for _, r := range rules {
-		if r.Action == "SCMP_ACT_ALLOW" && !(r.Includes != nil && slices.Contains(r.Includes.Caps, capSysAdmin)) {
+		if r.Action == "SCMP_ACT_ALLOW" && (r.Includes == nil || !slices.Contains(r.Includes.Caps, capSysAdmin)) {
 			before := len(r.Names)
 			r.Names = slices.DeleteFunc(r.Names, func(n string) bool { return slices.Contains(guarded, n) })
 			removed += before - len(r.Names)
