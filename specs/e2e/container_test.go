@@ -153,10 +153,11 @@ func parseClaims(line string) claims {
 }
 
 // probeCode is a Python Code node (N8N_RUNNERS_STDLIB_ALLOW=*) that reports the walls around
-// its own task: its namespaces, its seccomp state, whether it may open an internet socket, and
-// whether it may read a file outside Landlock's read list (/var is not on it).
+// its own task: its namespaces, its seccomp state, whether it may open an internet socket or make
+// a user namespace (podman's profile lets runwire make them, so only runwire's filter stops the
+// task), and whether it may read a file outside Landlock's read list (/var is not on it).
 const probeCode = `
-import errno, os, socket
+import ctypes, errno, os, socket
 
 def read(path):
     fd = os.open(path, os.O_RDONLY)  # open() is among n8n's denied builtins
@@ -175,6 +176,8 @@ try:
     out["socket"] = "opened"
 except OSError as e:
     out["socket"] = errno.errorcode[e.errno]
+libc = ctypes.CDLL(None, use_errno=True)
+out["unshare"] = "made" if libc.unshare(0x10000000) == 0 else errno.errorcode[ctypes.get_errno()]  # CLONE_NEWUSER
 try:
     read("/var/lib/dpkg/status")
     out["outside"] = "read"
@@ -188,6 +191,7 @@ type probe struct {
 	Filters    int               `json:"filters"`
 	NoNewPrivs string            `json:"no_new_privs"`
 	Socket     string            `json:"socket"`
+	Unshare    string            `json:"unshare"`
 	Outside    string            `json:"outside"`
 }
 
@@ -241,6 +245,7 @@ func checkClaims(ctx context.Context, s *sidecar, c claims) {
 		Expect(p.Filters).To(Equal(hostFilters+1), "the task has runwire's filter on top of the container's")
 		Expect(p.NoNewPrivs).To(Equal("1"))
 		Expect(p.Socket).To(Equal("EPERM"), "runwire's filter refuses an internet socket (RUNWIRE_PYTHON_NETWORK is deny)")
+		Expect(p.Unshare).To(Equal("EPERM"), "runwire's filter refuses a new user namespace")
 	} else {
 		Expect(p.Filters).To(Equal(hostFilters), "no filter of runwire's is on the task, as the start-up line says")
 	}
