@@ -123,5 +123,7 @@ t=$(date +%s)
 	--volume "$modcache:/go/pkg/mod" --volume "$gocache:/root/.cache/go-build" \
 	--build-arg GOPROXY=off --build-arg VERSION="$version" \
 	-t "$TAG" "$ROOT" >&2
+# Earlier builds' images, now untagged, would pile up: remove those made from our base images.
+"${PODMAN[@]}" image prune --force --filter "label=runwire.rootfs=$key" >/dev/null
 log "built $TAG in $(($(date +%s) - t)) s (all steps: $(($(date +%s) - start)) s)"
 echo "$TAG"
