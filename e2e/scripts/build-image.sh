@@ -90,9 +90,11 @@ label() { "${PODMAN[@]}" image inspect --format "{{index .Config.Labels \"$2\"}}
 # 3. debian:bookworm-slim from that tarball, unless a real one is there.
 if ! "${PODMAN[@]}" image exists "$BASE_IMAGE" || [[ -n $(label "$BASE_IMAGE" runwire.rootfs) && $(label "$BASE_IMAGE" runwire.rootfs) != "$key" ]]; then
 	log "importing $rootfs as $BASE_IMAGE"
+	t=$(date +%s)
 	"${PODMAN[@]}" import --change "LABEL runwire.rootfs=$key" --change 'CMD ["bash"]' \
 		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		"$rootfs" "$BASE_IMAGE" >&2
+	log "imported in $(($(date +%s) - t)) s"
 fi
 
 # 4. golang:1.26-bookworm: that image plus the host's Go, unless a real one is there.
@@ -102,6 +104,7 @@ gover=$(go env GOVERSION)
 gokey="$gover-$key"
 if ! "${PODMAN[@]}" image exists "$GO_IMAGE" || [[ -n $(label "$GO_IMAGE" runwire.go) && $(label "$GO_IMAGE" runwire.go) != "$gokey" ]]; then
 	log "making $GO_IMAGE from $BASE_IMAGE and the host's $gover ($goroot)"
+	t=$(date +%s)
 	"${PODMAN[@]}" build "${ULIMITS[@]}" --network none --pull=never --layers=false -t "$GO_IMAGE" \
 		-f - "$(dirname "$goroot")" >&2 <<EOF
 FROM $BASE_IMAGE
@@ -110,6 +113,7 @@ ENV GOPATH=/go GOTOOLCHAIN=local PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:
 LABEL runwire.go=$gokey
 WORKDIR /go
 EOF
+	log "made in $(($(date +%s) - t)) s"
 fi
 
 # 5. The image, from the unchanged Dockerfile.
