@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -284,8 +285,28 @@ return [{"json": {"i": i, "n": n * i, "text": "héllo ✓"}} for i in range(3)]`
 	Expect(err).To(MatchError(ContainSubstring("Read-only file system")), "even root cannot write the root file system: %s", out)
 }
 
+// runWallsSuite runs the walls specs of specs/python (label walls: every attack a wall stops),
+// compiled into suite, inside image with the same options as a sidecar (unprivileged, read-only,
+// a tmpfs on /tmp) and opts, and expects them to pass.
+func runWallsSuite(ctx context.Context, image, suite string, opts []string) {
+	GinkgoHelper()
+	args := append([]string{"run", "--rm", "--read-only", "--read-only-tmpfs=false",
+		"--tmpfs", "/tmp:rw,nosuid,nodev,size=256m,mode=1777", "--network", "none",
+		"--volume", suite + ":/usr/local/bin/walls.test:ro", "--entrypoint", "/usr/local/bin/walls.test"}, container.Ulimits...)
+	args = append(args, opts...)
+	args = append(args, image, "-ginkgo.label-filter=walls", "-ginkgo.no-color", "-test.timeout=4m")
+	cmd := container.Command(ctx, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(session, 5*time.Minute).Should(gexec.Exit(0), "the walls specs pass inside the container")
+	if m := regexp.MustCompile(`Ran \d+ of \d+ Specs[^\n]*\n[^\n]*`).Find(session.Out.Contents()); m != nil {
+		AddReportEntry("walls specs inside the container", string(m))
+	}
+}
+
 var _ = Describe("runwire's container image as n8n's Python runner", Label("e2e", "container"), Ordered, func() {
-	var image, dockerLike string
+	var image, dockerLike, wallsSuite string
 
 	BeforeAll(func(ctx SpecContext) {
 		if reason := container.Unavailable(); reason != "" {
@@ -306,6 +327,13 @@ var _ = Describe("runwire's container image as n8n's Python runner", Label("e2e"
 		DeferCleanup(os.RemoveAll, dir)
 		dockerLike = filepath.Join(dir, "docker-like.json")
 		Expect(os.WriteFile(dockerLike, profile, 0o644)).To(Succeed())
+
+		// The walls specs, static, to run inside the image.
+		wallsSuite = filepath.Join(dir, "walls.test")
+		build := exec.CommandContext(ctx, "go", "test", "-c", "-o", wallsSuite, "../python/")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
 	}, NodeTimeout(20*time.Minute))
 
 	It("runs tasks under podman's default seccomp profile, with the walls its start-up line claims", func(ctx SpecContext) {
@@ -317,7 +345,8 @@ var _ = Describe("runwire's container image as n8n's Python runner", Label("e2e"
 		Expect(c.landlock).To(BeNumerically(">", 0))
 		Expect(c.seccomp).To(BeNumerically(">", 0))
 		checkClaims(ctx, s, c)
-	}, SpecTimeout(5*time.Minute))
+		runWallsSuite(ctx, image, wallsSuite, nil)
+	}, SpecTimeout(10*time.Minute))
 
 	It("runs tasks under a Docker-like seccomp profile without namespaces, and says so", func(ctx SpecContext) {
 		// Under RUNWIRE_PYTHON_WALLS=require, missing namespaces would stop every task.
@@ -332,5 +361,6 @@ var _ = Describe("runwire's container image as n8n's Python runner", Label("e2e"
 		Expect(c.landlock).To(BeNumerically(">", 0))
 		Expect(c.seccomp).To(BeNumerically(">", 0))
 		checkClaims(ctx, s, c)
-	}, SpecTimeout(5*time.Minute))
+		runWallsSuite(ctx, image, wallsSuite, []string{"--security-opt", "seccomp=" + dockerLike, "--env", "RUNWIRE_PYTHON_WALLS=best-effort"})
+	}, SpecTimeout(10*time.Minute))
 })

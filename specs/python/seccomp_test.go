@@ -142,7 +142,10 @@ var _ = Describe("The seccomp filter", Label("integration", "walls"), func() {
 	DescribeTable("refuses the attack, and the task gets an ordinary Python error",
 		func(ctx SpecContext, a attack) {
 			if a.controlled == controlled || (a.controlled == asRoot && os.Geteuid() == 0) {
-				Expect(unfiltered(ctx, a.control())).NotTo(Equal(int(a.errno)), "without the filter the call answers otherwise")
+				if unfiltered(ctx, a.control()) == int(a.errno) {
+					// In a container whose seccomp profile (or a sysctl) already refuses the call.
+					Skip("here the call fails with errno " + strconv.Itoa(int(a.errno)) + " without runwire's filter too: the attack cannot show the filter")
+				}
 			}
 			p := newRig(ctx, stdlib("*")).connection()
 			o := p.runCode("T1", a.task())
