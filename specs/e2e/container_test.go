@@ -361,6 +361,7 @@ var _ = Describe("runwire's container image as n8n's Python runner", Label("e2e"
 		Expect(c.landlock).To(BeNumerically(">", 0))
 		Expect(c.seccomp).To(BeNumerically(">", 0))
 		checkClaims(ctx, s, c)
-		runWallsSuite(ctx, image, wallsSuite, []string{"--security-opt", "seccomp=" + dockerLike, "--env", "RUNWIRE_PYTHON_WALLS=best-effort"})
+		// With the same policy as the sidecar above: the walls that hold, tried.
+		runWallsSuite(ctx, image, wallsSuite, []string{"--security-opt", "seccomp=" + dockerLike, "--env", "RUNWIRE_SPECS_WALLS=best-effort"})
 	}, SpecTimeout(10*time.Minute))
 })

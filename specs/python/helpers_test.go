@@ -145,6 +145,12 @@ func newRig(ctx context.Context, setups ...setup) *rig {
 		"N8N_RUNNERS_TASK_BROKER_URI="+b.URL(),
 		"RUNWIRE_PYTHON="+interpreterPath(),
 	)
+	// RUNWIRE_SPECS_WALLS is the walls policy of the environment the suite runs in (the
+	// container specs run the walls specs with best-effort where namespaces are refused, to
+	// show what holds there); a spec's own settings still win.
+	if w := os.Getenv("RUNWIRE_SPECS_WALLS"); w != "" {
+		environ = append(environ, "RUNWIRE_PYTHON_WALLS="+w)
+	}
 	environ = append(environ, s.env...)
 	cfg, err := config.Load(nil, environ)
 	Expect(err).NotTo(HaveOccurred(), "runwire's configuration")
