@@ -40,9 +40,17 @@ type sidecar struct {
 // startSidecar runs image as the suite's n8n's Python runner: as the image's unprivileged user,
 // with a read-only root file system and a tmpfs on /tmp only, in the host's network (n8n's broker
 // is on loopback), with the extra podman options opts and the container environment env. It
-// waits until runwire is registered, and stops the container with SIGTERM after the spec, where
-// runwire must exit 0.
+// waits until runwire is ready (registered, and Python can run tasks), and stops the container
+// with SIGTERM after the spec, where runwire must exit 0.
 func startSidecar(ctx context.Context, image string, opts []string, env ...string) *sidecar {
+	GinkgoHelper()
+	s := launchSidecar(ctx, image, opts, env...)
+	Eventually(s.ready, 90*time.Second).Should(BeTrue(), "runwire in the container registers with n8n")
+	return s
+}
+
+// launchSidecar is startSidecar without the wait.
+func launchSidecar(ctx context.Context, image string, opts []string, env ...string) *sidecar {
 	GinkgoHelper()
 	port, err := n8n.FreePort()
 	Expect(err).NotTo(HaveOccurred())
@@ -76,7 +84,6 @@ func startSidecar(ctx context.Context, image string, opts []string, env ...strin
 			Eventually(s.session.Terminate(), 30*time.Second).Should(gexec.Exit(0), "runwire stops cleanly on SIGTERM, and so does its container")
 		}
 	})
-	Eventually(s.ready, 90*time.Second).Should(BeTrue(), "runwire in the container registers with n8n")
 	return s
 }
 
