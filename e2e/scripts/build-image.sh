@@ -32,6 +32,8 @@ ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 log() { echo "build-image: $*" >&2; }
 die() { log "$*"; exit 1; }
 
+[[ $(id -u) == 0 ]] || die "the image is built with rootful podman (runc; a rootless podman needs a delegated cgroup v2) and podman is installed with apt-get: run as root"
+
 mkdir -p "$CACHE"
 exec 9>"$CACHE/container-image.lock"
 if ! flock -n 9; then
@@ -52,14 +54,12 @@ for tool in podman runc debootstrap; do
 	command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
-	[[ $(id -u) == 0 ]] || die "${missing[*]} missing; as root: apt-get install -y podman runc debootstrap"
 	log "installing ${missing[*]} from Debian's mirror"
 	t=$(date +%s)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends podman runc debootstrap >&2 ||
 		{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends podman runc debootstrap >&2; }
 	log "installed in $(($(date +%s) - t)) s"
 fi
-[[ $(id -u) == 0 ]] || die "the image is built with rootful podman (runc, cgroup v1 hybrid): run as root"
 
 # 2. The base root file system, cached.
 mirror=$(awk '/^URIs:/ && /debian\/?$/ {print $2; exit} /^deb / && $3 == "'$SUITE'" {print $2; exit}' \
