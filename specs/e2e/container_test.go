@@ -299,9 +299,10 @@ func runWallsSuite(ctx context.Context, image, suite string, opts []string) {
 	GinkgoHelper()
 	args := append([]string{"run", "--rm", "--read-only", "--read-only-tmpfs=false",
 		"--tmpfs", "/tmp:rw,nosuid,nodev,size=256m,mode=1777", "--network", "none",
-		"--volume", suite + ":/usr/local/bin/walls.test:ro", "--entrypoint", "/usr/local/bin/walls.test"}, container.Ulimits...)
+		"--volume", suite + ":/usr/local/bin/walls.test:ro", "--entrypoint", "/usr/bin/tini"}, container.Ulimits...)
 	args = append(args, opts...)
-	args = append(args, image, "-ginkgo.label-filter=walls", "-ginkgo.no-color", "-test.timeout=4m")
+	// Under tini, as runwire runs in the image: PID 1 reaps what the tasks leave to it.
+	args = append(args, image, "--", "/usr/local/bin/walls.test", "-ginkgo.label-filter=walls", "-ginkgo.no-color", "-test.timeout=4m")
 	cmd := container.Command(ctx, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
@@ -364,6 +365,8 @@ var _ = Describe("runwire's container image as n8n's Python runner", Label("e2e"
 		Expect(c.namespaces).To(BeEmpty(), "no namespace can be made under Docker's default profile")
 		Expect(c.network).To(BeTrue())
 		Expect(string(s.output())).To(ContainSubstring("Python tasks run without namespaces"), "the missing wall is logged")
+		Expect(string(s.output())).To(MatchRegexp(`PYTHON TASKS RUN WITH WEAKER WALLS \(RUNWIRE_PYTHON_WALLS=best-effort\): missing [^\n]*namespaces`),
+			"best-effort says loudly what it runs without")
 		// Landlock and seccomp need no privilege, and hold there too.
 		Expect(c.landlock).To(BeNumerically(">", 0))
 		Expect(c.seccomp).To(BeNumerically(">", 0))
@@ -371,4 +374,18 @@ var _ = Describe("runwire's container image as n8n's Python runner", Label("e2e"
 		// With the same policy as the sidecar above: the walls that hold, tried.
 		runWallsSuite(ctx, image, wallsSuite, []string{"--security-opt", "seccomp=" + dockerLike, "--env", "RUNWIRE_SPECS_WALLS=best-effort"})
 	}, SpecTimeout(10*time.Minute))
+
+	It("refuses Python tasks under the Docker-like profile with RUNWIRE_PYTHON_WALLS=require, naming the missing wall", func(ctx SpecContext) {
+		s := launchSidecar(ctx, image, []string{"--security-opt", "seccomp=" + dockerLike}, "RUNWIRE_PYTHON_WALLS=require")
+		Eventually(ctx, func() string { return string(s.output()) }).Should(ContainSubstring("Registered with broker"))
+		r := &runner{healthPort: s.healthPort}
+		// 503 while Python starts, then for the missing wall.
+		Eventually(ctx, func() string { _, body := readyz(r); return body }).Should(ContainSubstring("walls missing: namespaces"), "/readyz names the missing wall")
+		status, body := readyz(r)
+		Expect(status).To(Equal(http.StatusServiceUnavailable), body)
+
+		_, _, exec := run(ctx, python("container-require", `return [{"json": {"ran": True}}]`, n8n.RunOnceForAllItems, false), map[string]any{})
+		Expect(codeError(exec).Message).To(And(ContainSubstring("walls missing: namespaces"), ContainSubstring("RUNWIRE_PYTHON_WALLS=best-effort")),
+			"the Code node fails with the reason and the setting")
+	}, SpecTimeout(3*time.Minute))
 })
