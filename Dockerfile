@@ -20,14 +20,16 @@ ARG GO_IMAGE=golang:1.26-bookworm
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${GO_IMAGE} AS build
-# The module proxy (GOPROXY=off when every module is in a mounted cache) and runwire's version.
+# The module proxy (GOPROXY=off when every module is in a mounted cache), runwire's version and
+# commit (`runwire version` prints them).
 ARG GOPROXY
 ARG VERSION=dev
+ARG COMMIT=unknown
 WORKDIR /src
 COPY . .
 # A static binary (no cgo): it runs on any Linux of the architecture, and the image needs no libc
 # of a particular version for it.
-RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=${VERSION}" \
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
       -o /out/runwire ./cmd/runwire \
  && /out/runwire version
 

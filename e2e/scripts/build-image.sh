@@ -121,11 +121,12 @@ modcache=$(go env GOMODCACHE)
 gocache=$(go env GOCACHE)
 mkdir -p "$modcache" "$gocache"
 version=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)
+commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
 log "building $TAG (runwire $version)"
 t=$(date +%s)
 "${PODMAN[@]}" build "${ULIMITS[@]}" --pull=never --network host --format docker \
 	--volume "$modcache:/go/pkg/mod" --volume "$gocache:/root/.cache/go-build" \
-	--build-arg GOPROXY=off --build-arg VERSION="$version" \
+	--build-arg GOPROXY=off --build-arg VERSION="$version" --build-arg COMMIT="$commit" \
 	-t "$TAG" "$ROOT" >&2
 # Earlier builds' images, now untagged, would pile up: remove those made from our base images.
 "${PODMAN[@]}" image prune --force --filter "label=runwire.rootfs=$key" >/dev/null
