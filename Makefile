@@ -68,7 +68,7 @@ e2e: ## runwire in a real n8n (specs/e2e). Installs n8n once per machine into ~/
 	RUNWIRE_E2E_REPORT=$(CURDIR)/$(BIN)/e2e-roundtrip.md $(GO) test -race -count=1 -tags e2e -timeout 30m ./specs/e2e/ -args -ginkgo.label-filter='e2e && !container' $(E2E_FLAGS)
 	@echo "Webhook round trip in a real n8n ($(BIN)/e2e-roundtrip.md):"; cat $(BIN)/e2e-roundtrip.md
 
-e2e-container: ## The Dockerfile's image under podman as n8n's Python runner (specs/e2e, label container). As root; 4-9 minutes the first time on a machine (podman, debootstrap), then 1-2.
+e2e-container: ## The Dockerfile's image under podman as n8n's Python runner (specs/e2e, label container). As root; 4-9 minutes the first time on a machine (podman, debootstrap), then 1-3.5.
 	$(N8N_INSTALL) >/dev/null
 	$(GO) test -race -count=1 -tags e2e -timeout 30m ./specs/e2e/ -args -ginkgo.label-filter=container $(E2E_FLAGS)
 
