@@ -197,7 +197,7 @@ func (w Walls) String() string {
 	}
 	task := "a subreaper per task (its descendants killed when it ends); SysV IPC refused; temp dir on disk, removed in the background"
 	if w.TaskNamespaces {
-		task = fmt.Sprintf("PID, IPC and mount namespaces per task (what it started ends with it; SysV IPC its own; temp dir a %d-byte tmpfs)", w.TmpBytes)
+		task = fmt.Sprintf("PID, IPC and mount namespaces per task (what it started ends with it; SysV IPC its own; /proc its own PID namespace's, hidepid=invisible; temp dir a %d-byte tmpfs)", w.TmpBytes)
 	}
 	return fmt.Sprintf("process per task; identity: %s; namespaces: %s; %s; network: %v; landlock: %s; seccomp: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
 		w.Identity, ns, task, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)

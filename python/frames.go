@@ -130,6 +130,10 @@ type helloWalls struct {
 	// Task is how the task's descendants are bounded: "namespaces" (PID, IPC and mount
 	// namespaces of its own; its init ends them all) or "subreaper".
 	Task string `json:"task"`
+	// Proc is the options of the procfs of its own PID namespace mounted on its /proc ("":
+	// none, ProcError says why), where it has namespaces.
+	Proc      string `json:"proc"`
+	ProcError string `json:"procError"`
 }
 
 // taskFrame is the one frame runwire sends a child.

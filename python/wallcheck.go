@@ -23,6 +23,13 @@ func (z *zygote) checkChild(hostPID int, w helloWalls) string {
 		}
 		short = append(short, fmt.Sprintf("Landlock: ABI %d with %d rules applied, ABI %d with %d expected%s", w.Landlock, w.LandlockRules, z.landlock, z.landlockRules, why))
 	}
+	if z.taskNamespaces && w.Proc == "" {
+		s := "/proc: the zygote's, not a procfs of the task's own PID namespace"
+		if w.ProcError != "" {
+			s += " (" + w.ProcError + ")"
+		}
+		short = append(short, s)
+	}
 	st, err := readProcStatus(hostPID)
 	if err != nil {
 		short = append(short, "its /proc status is unreadable: "+err.Error())

@@ -238,7 +238,7 @@ class Prepared:
             self.revealed = walls.reveal(walls.python_paths())
         # Opened after reveal, so that they are the revealed (read-only) directories.
         self.rules = walls.open_rules(self.read_paths)
-        self.rule_fds = tuple(r[0] for r in self.rules if r is not None)
+        self.rule_fds = tuple(r[0] for r in self.rules if isinstance(r, tuple))
         if config.identity:
             walls.empty_bounding_set()
         walls.harden_process()
@@ -387,6 +387,10 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
         task_walls = {"task": "namespaces" if own_pids else "subreaper"}
         if own_pids:
             taskns.isolate()  # IPC and mount namespaces: before capabilities are dropped
+            try:
+                task_walls["proc"] = taskns.mount_proc()
+            except OSError as error:
+                task_walls["procError"] = str(error)  # runwire refuses the child (wallcheck.go)
         writable = (
             walls.private_tmp(config.tmp_root, prepared.tempfile, prepared.on_import, not config.block_env, tmp_name)
             if config.tmp_root

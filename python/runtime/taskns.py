@@ -91,6 +91,26 @@ def isolate():
     _check(_libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
 
 
+_MS_NOEXEC = 8
+# hidepid=invisible (Linux 5.8+; hidepid=2 before): the task sees in /proc only the processes it
+# may ptrace, itself and what it starts, not its init (another uid or not dumpable).
+PROC_OPTIONS = (b"hidepid=invisible", b"hidepid=2")
+
+
+def mount_proc():
+    """A procfs of the task's own PID namespace on /proc, in its own mount namespace (after
+    isolate, before capabilities are dropped): no host process, not runwire, not the zygote.
+    Returns the options it was mounted with; raises OSError when the kernel refuses (as it does
+    where the /proc it would shadow has parts hidden by overmounts, as in some containers)."""
+    for options in PROC_OPTIONS:
+        if _libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, options) == 0:
+            return options.decode("ascii")
+        error = ctypes.get_errno()
+        if error != 22:  # EINVAL: an option this kernel does not know; try the next
+            break
+    raise OSError(error, "mount proc on /proc: " + os.strerror(error))
+
+
 def tmpfs_options(size_bytes):
     """tmpfs's options for a temp dir of size_bytes: as many inodes as 1 KiB blocks (at least
     1024), so that neither bytes nor small files can fill the machine."""

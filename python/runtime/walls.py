@@ -399,13 +399,15 @@ def reveal(paths):
 
 def open_rules(readable):
     """The read rules, made once in the zygote so that each child only adds them: an O_PATH
-    descriptor and its landlock_path_beneath_attr per path (the child's own /proc entry, which
-    differs per child, is None here and opened by restrict). Returns (fd, attr) per path."""
+    descriptor and its landlock_path_beneath_attr per path. Paths in /proc stay paths, opened by
+    restrict in the child: its own /proc entry differs per child, and a task with namespaces
+    has a procfs of its own mounted on /proc (taskns.mount_proc), which a rule on the zygote's
+    would not cover. Returns (fd, attr) or a path, per path."""
     read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
     out = []
     for path in readable:
-        if path == "/proc/self":
-            out.append(None)
+        if path == "/proc" or path.startswith("/proc/"):
+            out.append(path)
             continue
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         access = read if os.path.isdir(path) else _FS_READ_FILE | _FS_EXECUTE
@@ -447,8 +449,6 @@ def restrict(writable, allow_network, readable=()):
         _allow(ruleset, writable, fs)
         rules += 1
         for path in readable:
-            if path is None:  # open_rules' placeholder for /proc/self
-                path = "/proc/self"
             if isinstance(path, tuple):
                 fd, attr = path
                 if _syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(attr), 0) != 0:

@@ -3,6 +3,7 @@ package python_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -177,4 +178,34 @@ var _ = Describe("A task's private temp dir", Label("integration", "walls"), fun
 		p.healthy("T2")
 		Eventually(ctx, func() error { _, err := os.Lstat(dir); return err }).Should(MatchError(os.ErrNotExist), "the temp dir is removed")
 	}, SpecTimeout(slowTimeout))
+})
+
+var _ = Describe("A task's /proc", Label("integration", "walls"), func() {
+	// The task stats /proc/<pid> for every pid the host's /proc lists (stat is no read, so
+	// Landlock lets it through: only the procfs mounted on /proc decides what is there).
+	look := "import os\npids = _items[0]['json']['pids']\n" +
+		"return {'self': os.readlink('/proc/self'), 'present': [p for p in pids if os.path.exists('/proc/%d' % p)]}"
+
+	It("is its own PID namespace's: no host process, not runwire, not its init", func(ctx SpecContext) {
+		r := newRig(ctx, stdlib("*"))
+		p := r.connection()
+		Expect(r.py.Ready(ctx)).To(Succeed())
+		if !r.py.Walls().TaskNamespaces {
+			Skip("no PID and mount namespaces per task here: /proc is the host's, Landlock leaves the task only its own entry (walls_test.go)")
+		}
+		me := os.Getpid()
+		Expect(me).To(BeNumerically(">", 2), "runwire's pid must not be one the task's namespace has")
+		var pids []any
+		entries, err := os.ReadDir("/proc")
+		Expect(err).NotTo(HaveOccurred())
+		for _, e := range entries {
+			if pid, err := strconv.Atoi(e.Name()); err == nil && pid != 2 { // 2: the task itself
+				pids = append(pids, pid)
+			}
+		}
+		Expect(pids).To(ContainElements(me, 1), "the host's /proc lists runwire and init")
+		seen, _ := resultOf(p.run("T1", allItems(look, map[string]any{"json": map[string]any{"pids": pids}})).terminal).(map[string]any)
+		Expect(seen).To(HaveKeyWithValue("self", "2"), "the task is pid 2 of its namespace, and /proc says so")
+		Expect(seen).To(HaveKeyWithValue("present", BeEmpty()), "no host pid (runwire's %d, 1 included) is in the task's /proc", me)
+	}, SpecTimeout(specTimeout))
 })
