@@ -77,6 +77,9 @@ type Options struct {
 	// BreakLandlockForSpecs makes every child skip Landlock, as a kernel refusing it would:
 	// specs use it to show that such a child gets no task. Never set it otherwise.
 	BreakLandlockForSpecs bool
+	// BreakProcForSpecs makes every child with namespaces keep the zygote's /proc, as a kernel
+	// refusing to mount procfs would: specs use it to show that such a child gets no task.
+	BreakProcForSpecs bool
 }
 
 // n8n's messages for a child that ends without a result.

@@ -136,6 +136,7 @@ type zygoteConfig struct {
 	// startZygote sets Seccomp from it once it knows.
 	SeccompFor    func(taskIPC bool) *seccompConfig `json:"-"`
 	BreakLandlock bool                              `json:"breakLandlock,omitempty"` // Options.BreakLandlockForSpecs
+	BreakProc     bool                              `json:"breakProc,omitempty"`     // Options.BreakProcForSpecs
 	// Identity is the uid and gid each child takes before its hello, in the zygote's user
 	// namespace (absent: runwire is not root and the child keeps its uid); Reveal says that
 	// the zygote has a mount namespace of its own to reveal the interpreter to that uid in.

@@ -91,6 +91,7 @@ class Config:
         # A spec hook (python.Options.BreakLandlockForSpecs): the child skips Landlock, as a
         # kernel refusing it would make it, to show that runwire then refuses the child.
         self.break_landlock = line.get("breakLandlock") is True
+        self.break_proc = line.get("breakProc") is True  # python.Options.BreakProcForSpecs, likewise
         # The task's uid and gid in the zygote's user namespace (None: runwire is not root and
         # its own uid is the only one), and whether the zygote has a mount namespace of its own
         # in which to reveal the interpreter to that uid.
@@ -388,6 +389,8 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
         if own_pids:
             taskns.isolate()  # IPC and mount namespaces: before capabilities are dropped
             try:
+                if config.break_proc:
+                    raise OSError("not mounted (python.Options.BreakProcForSpecs)")
                 task_walls["proc"] = taskns.mount_proc()
             except OSError as error:
                 task_walls["procError"] = str(error)  # runwire refuses the child (wallcheck.go)

@@ -8,7 +8,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 	"golang.org/x/sys/unix"
+
+	"github.com/runwire/runwire/python"
 )
 
 // Attacks on what outlives a task (#10.3, #10.5): each task has PID, IPC and mount namespaces
@@ -207,5 +210,23 @@ var _ = Describe("A task's /proc", Label("integration", "walls"), func() {
 		seen, _ := resultOf(p.run("T1", allItems(look, map[string]any{"json": map[string]any{"pids": pids}})).terminal).(map[string]any)
 		Expect(seen).To(HaveKeyWithValue("self", "2"), "the task is pid 2 of its namespace, and /proc says so")
 		Expect(seen).To(HaveKeyWithValue("present", BeEmpty()), "no host pid (runwire's %d, 1 included) is in the task's /proc", me)
+	}, SpecTimeout(specTimeout))
+})
+
+var _ = Describe("A task process that keeps the zygote's /proc", Label("integration", "walls"), func() {
+	It("is refused, like every task after it", func(ctx SpecContext) {
+		log := gbytes.NewBuffer()
+		r := newRig(ctx, stdlib("*"), withLog(log), withOptions(func(o *python.Options) { o.BreakProcForSpecs = true }))
+		p := r.connection()
+		Expect(r.py.Ready(ctx)).To(Succeed())
+		if !r.py.Walls().TaskNamespaces {
+			Skip("no PID and mount namespaces per task here: no procfs of its own is expected")
+		}
+		o := p.runCode("T1", "return 1")
+		Expect(o.terminal).To(HaveKeyWithValue("type", typeError))
+		Expect(o.terminal).To(HaveKeyWithValue("error", HaveKeyWithValue("message", ContainSubstring("/proc: the zygote's"))))
+		Eventually(log).WithContext(ctx).WithTimeout(2 * time.Second).Should(gbytes.Say("weaker than the walls the zygote announced"))
+		o = p.runCode("T2", "return 2")
+		Expect(o.terminal).To(HaveKeyWithValue("type", typeError), "no later task runs either")
 	}, SpecTimeout(specTimeout))
 })
