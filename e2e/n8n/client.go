@@ -292,6 +292,40 @@ func (c *Client) Executions(ctx context.Context, workflowID string) ([]Execution
 	return page.Results, nil
 }
 
+// AllExecutions lists every execution of one workflow, newest first, following n8n's cursor
+// (the nextCursor of each page of GET /rest/executions) from page to page.
+func (c *Client) AllExecutions(ctx context.Context, workflowID string) ([]ExecutionSummary, error) {
+	filter, err := json.Marshal(map[string]string{"workflowId": workflowID})
+	if err != nil {
+		return nil, fmt.Errorf("n8n: executions of %s: encode filter: %w", workflowID, err)
+	}
+	var all []ExecutionSummary
+	cursor := ""
+	for {
+		query := url.Values{"filter": {string(filter)}, "limit": {strconv.Itoa(executionsLimit)}}
+		if cursor != "" {
+			query.Set("cursor", cursor)
+		}
+		var page struct {
+			Results    []ExecutionSummary `json:"results"`
+			NextCursor *string            `json:"nextCursor"`
+		}
+		if err := c.call(ctx, http.MethodGet, "/rest/executions", query, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Results...)
+		if page.NextCursor == nil || *page.NextCursor == "" || len(page.Results) == 0 {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	for i := range all {
+		all[i].Finished = ended(all[i].Status)
+	}
+	slices.SortStableFunc(all, func(a, b ExecutionSummary) int { return compareIDs(b.ID, a.ID) })
+	return slices.CompactFunc(all, func(a, b ExecutionSummary) bool { return a.ID == b.ID }), nil
+}
+
 // compareIDs orders execution ids numerically where both are numbers, as n8n's are.
 func compareIDs(a, b string) int {
 	x, errA := strconv.ParseInt(a, 10, 64)

@@ -48,6 +48,15 @@ type Options struct {
 	LogPath string
 	// Env adds or overrides variables (NAME=value) on top of Environment's.
 	Env []string
+	// Command is n8n's command and its flags; nil means start, the main instance. A queue-mode
+	// worker is {"worker", "--concurrency=10"}: it serves no editor, so Port must then be its
+	// worker server's (QUEUE_HEALTH_CHECK_ACTIVE=true, QUEUE_HEALTH_CHECK_PORT in Env), whose
+	// /healthz/readiness Start waits for.
+	Command []string
+	// NoBroker says n8n runs no task broker: a queue-mode main with
+	// OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS=true leaves every task to its workers' brokers. Start
+	// then waits for the main port only.
+	NoBroker bool
 }
 
 // Server is one running n8n, in its own process group.
@@ -151,8 +160,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	defer logf.Close() // the child holds its own copy
 
-	//nolint:gosec // G204: the install folder is ours, from Install
-	cmd := exec.Command(NodeBinary(opts.InstallDir), filepath.Join(opts.InstallDir, "node_modules", "n8n", "bin", "n8n"), "start")
+	command := opts.Command
+	if command == nil {
+		command = []string{"start"}
+	}
+	//nolint:gosec // G204: the install folder is ours, from Install; the command is the caller's
+	cmd := exec.Command(NodeBinary(opts.InstallDir), append([]string{filepath.Join(opts.InstallDir, "node_modules", "n8n", "bin", "n8n")}, command...)...)
 	cmd.Dir = opts.UserFolder
 	cmd.Env = Environment(opts)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -189,7 +202,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if ready(s.URL()+"/healthz/readiness") && ready(s.BrokerURL()+"/healthz") {
+		if ready(s.URL()+"/healthz/readiness") && (s.opts.NoBroker || ready(s.BrokerURL()+"/healthz")) {
 			return nil
 		}
 		select {
