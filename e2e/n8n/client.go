@@ -292,38 +292,25 @@ func (c *Client) Executions(ctx context.Context, workflowID string) ([]Execution
 	return page.Results, nil
 }
 
-// AllExecutions lists every execution of one workflow, newest first, following n8n's cursor
-// (the nextCursor of each page of GET /rest/executions) from page to page.
-func (c *Client) AllExecutions(ctx context.Context, workflowID string) ([]ExecutionSummary, error) {
+// ExecutionCount is how many executions of one workflow n8n has (the count of
+// GET /rest/executions, which n8n computes exactly below 100,000 rows).
+func (c *Client) ExecutionCount(ctx context.Context, workflowID string) (int, error) {
 	filter, err := json.Marshal(map[string]string{"workflowId": workflowID})
 	if err != nil {
-		return nil, fmt.Errorf("n8n: executions of %s: encode filter: %w", workflowID, err)
+		return 0, fmt.Errorf("n8n: executions of %s: encode filter: %w", workflowID, err)
 	}
-	var all []ExecutionSummary
-	cursor := ""
-	for {
-		query := url.Values{"filter": {string(filter)}, "limit": {strconv.Itoa(executionsLimit)}}
-		if cursor != "" {
-			query.Set("cursor", cursor)
-		}
-		var page struct {
-			Results    []ExecutionSummary `json:"results"`
-			NextCursor *string            `json:"nextCursor"`
-		}
-		if err := c.call(ctx, http.MethodGet, "/rest/executions", query, nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Results...)
-		if page.NextCursor == nil || *page.NextCursor == "" || len(page.Results) == 0 {
-			break
-		}
-		cursor = *page.NextCursor
+	query := url.Values{"filter": {string(filter)}, "limit": {"1"}}
+	var page struct {
+		Count     int  `json:"count"`
+		Estimated bool `json:"estimated"`
 	}
-	for i := range all {
-		all[i].Finished = ended(all[i].Status)
+	if err := c.call(ctx, http.MethodGet, "/rest/executions", query, nil, &page); err != nil {
+		return 0, err
 	}
-	slices.SortStableFunc(all, func(a, b ExecutionSummary) int { return compareIDs(b.ID, a.ID) })
-	return slices.CompactFunc(all, func(a, b ExecutionSummary) bool { return a.ID == b.ID }), nil
+	if page.Estimated || page.Count < 0 {
+		return 0, fmt.Errorf("n8n: executions of %s: n8n only estimates their count (%d)", workflowID, page.Count)
+	}
+	return page.Count, nil
 }
 
 // compareIDs orders execution ids numerically where both are numbers, as n8n's are.

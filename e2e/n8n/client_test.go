@@ -878,3 +878,22 @@ func TestChain(t *testing.T) {
 		}
 	}
 }
+
+func TestExecutionCount(t *testing.T) {
+	f, c := loggedIn(t)
+	for _, e := range []fakeExecution{{id: "9", status: "success"}, {id: "10", status: "error"}, {id: "11", status: "success"}} {
+		f.addExecution(e)
+	}
+	n, err := c.ExecutionCount(t.Context(), "wf1")
+	if err != nil {
+		t.Fatalf("ExecutionCount: %v", err)
+	}
+	if n != 3 {
+		t.Errorf("ExecutionCount = %d, want 3", n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if want := "filter=%7B%22workflowId%22%3A%22wf1%22%7D&limit=1"; f.listQueries[len(f.listQueries)-1] != want {
+		t.Errorf("query = %q, want %q", f.listQueries[len(f.listQueries)-1], want)
+	}
+}

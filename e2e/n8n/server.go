@@ -57,6 +57,10 @@ type Options struct {
 	// OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS=true leaves every task to its workers' brokers. Start
 	// then waits for the main port only.
 	NoBroker bool
+	// DieWithParent makes the kernel kill n8n when the process that started it dies (a
+	// parent-death signal), for harnesses that must leave nothing behind even when killed.
+	// Without it n8n outlives its starter, as the demo wants.
+	DieWithParent bool
 }
 
 // Server is one running n8n, in its own process group.
@@ -170,6 +174,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cmd.Env = Environment(opts)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if opts.DieWithParent {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting n8n: %w", err)
 	}

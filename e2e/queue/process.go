@@ -33,6 +33,9 @@ func startProcess(name, logPath string, cmd *exec.Cmd) (*process, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	// Should the program that started the topology die without stopping it (SIGKILL), its
+	// processes die too. (Go sets this after the credential change, which would clear it.)
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}

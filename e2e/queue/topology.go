@@ -98,24 +98,35 @@ func Start(ctx context.Context, opts Options) (t *Topology, err error) {
 	if t.Redis, err = startRedis(ctx, opts.Deps, dir); err != nil {
 		return t, err
 	}
+	mainPort, err := n8n.FreePort()
+	if err != nil {
+		return t, err
+	}
 	mainOpts := n8n.Options{
 		InstallDir: opts.InstallDir,
+		Port:       mainPort,
 		UserFolder: filepath.Join(dir, "main"),
 		AuthToken:  t.AuthToken,
 		Env:        append(t.sharedEnv(), opts.MainEnv...),
 		NoBroker:   true, // it offloads every execution to the workers
-	}
-	if t.Main, err = n8n.Start(ctx, mainOpts); err != nil {
-		return t, fmt.Errorf("n8n main: %w", err)
-	}
 
+		DieWithParent: true,
+	}
+	// The workers start with the main: they wait for its database migrations (n8n's migration
+	// lock), and meanwhile load n8n, which is most of their start-up.
 	t.Workers = make([]*Worker, opts.Workers)
-	errs := make([]error, opts.Workers)
+	errs := make([]error, opts.Workers+1)
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		var err error
+		if t.Main, err = n8n.Start(ctx, mainOpts); err != nil {
+			errs[opts.Workers] = fmt.Errorf("n8n main: %w", err)
+		}
+	})
 	for i := range t.Workers {
 		w := &Worker{Index: i + 1, topo: t}
 		t.Workers[i] = w
-		wg.Go(func() { errs[i] = w.start(ctx) })
+		wg.Go(func() { errs[i] = w.start(ctx, mainPort) })
 	}
 	wg.Wait()
 	return t, errors.Join(errs...)
@@ -132,7 +143,7 @@ func (t *Topology) sharedEnv() []string {
 }
 
 // start starts the worker, its proxy and its runwire.
-func (w *Worker) start(ctx context.Context) error {
+func (w *Worker) start(ctx context.Context, mainPort int) error {
 	t := w.topo
 	port, err := n8n.FreePort()
 	if err != nil {
@@ -142,7 +153,7 @@ func (w *Worker) start(ctx context.Context) error {
 		"QUEUE_HEALTH_CHECK_ACTIVE=true",
 		"QUEUE_HEALTH_CHECK_PORT="+strconv.Itoa(port),
 		"N8N_WORKER_SERVER_ADDRESS=127.0.0.1",
-		"WEBHOOK_URL="+t.Main.URL()+"/",
+		"WEBHOOK_URL=http://127.0.0.1:"+strconv.Itoa(mainPort)+"/",
 	)
 	w.opts = n8n.Options{
 		InstallDir: t.opts.InstallDir,
@@ -151,6 +162,8 @@ func (w *Worker) start(ctx context.Context) error {
 		Port:       port,
 		Env:        append(env, t.opts.WorkerEnv...),
 		Command:    []string{"worker", "--concurrency=" + strconv.Itoa(t.opts.Concurrency)},
+
+		DieWithParent: true,
 	}
 	if w.Server, err = n8n.Start(ctx, w.opts); err != nil {
 		return fmt.Errorf("n8n worker %d: %w", w.Index, err)
