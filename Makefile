@@ -9,7 +9,7 @@ VERSION       := $(shell git describe --tags --always --dirty 2>/dev/null || ech
 COMMIT        := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS       := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test walls-unprivileged check e2e e2e-container demo demo-down bench fmt-check vet lint docs clean run release release-check
+.PHONY: all build test walls-unprivileged check e2e e2e-container e2e-queue demo demo-down bench fmt-check vet lint docs clean run release release-check
 
 all: build
 
@@ -43,7 +43,7 @@ walls-unprivileged: ## The walls specs as an unprivileged user (30 s to a minute
 	cd "$$dir" && env -i PATH=/usr/bin:/bin HOME="$$dir/home" TMPDIR="$$dir/home" RUNWIRE_PYTHON=$(SPEC_PYTHON) \
 		$$run ./python.test -test.count=1 -ginkgo.label-filter=walls
 
-check: fmt-check vet lint test release-check e2e e2e-container ## Everything, what CI runs: the checks, the specs, then the real-n8n suite and the container runs.
+check: fmt-check vet lint test release-check e2e e2e-container e2e-queue ## Everything, what CI runs: the checks, the specs, then the real-n8n suites and the container runs.
 
 N8N_INSTALL := e2e/scripts/install-n8n.sh
 
@@ -71,6 +71,15 @@ e2e: ## runwire in a real n8n (specs/e2e). Installs n8n once per machine into ~/
 e2e-container: ## The Dockerfile's image under podman as n8n's Python runner (specs/e2e, label container). As root; 4-9 minutes the first time on a machine (podman, debootstrap), then 1-3.5.
 	$(N8N_INSTALL) >/dev/null
 	$(GO) test -race -count=1 -tags e2e -timeout 30m ./specs/e2e/ -args -ginkgo.label-filter=container $(E2E_FLAGS)
+
+QUEUE_DEPS := e2e/scripts/install-queue-deps.sh
+
+e2e-queue: ## n8n in queue mode (PostgreSQL, Redis, 2 workers, a runwire each): 500-execution loads and faults (specs/e2equeue), about 5 minutes.
+	$(N8N_INSTALL) >/dev/null
+	$(QUEUE_DEPS) >/dev/null
+	@mkdir -p $(BIN)
+	RUNWIRE_QUEUE_REPORT=$(CURDIR)/$(BIN)/e2e-queue.md $(GO) test -count=1 -tags e2e -timeout 25m ./specs/e2equeue/ -args -ginkgo.label-filter=e2e-queue -ginkgo.timeout=20m $(E2E_FLAGS)
+	@echo "n8n in queue mode ($(BIN)/e2e-queue.md):"; cat $(BIN)/e2e-queue.md
 
 demo: build ## Install n8n if missing, start it and runwire, run a sample Python Code node; both keep running.
 	$(GO) build -o $(BIN)/runwire-demo ./cmd/runwire-demo
