@@ -78,7 +78,7 @@ e2e-queue: ## n8n in queue mode (PostgreSQL, Redis, 2 workers, a runwire each): 
 	$(N8N_INSTALL) >/dev/null
 	$(QUEUE_DEPS) >/dev/null
 	@mkdir -p $(BIN)
-	RUNWIRE_QUEUE_REPORT=$(CURDIR)/$(BIN)/e2e-queue.md $(GO) test -count=1 -tags e2e -timeout 25m ./specs/e2equeue/ -args -ginkgo.label-filter=e2e-queue -ginkgo.timeout=20m $(E2E_FLAGS)
+	RUNWIRE_QUEUE_REPORT=$(CURDIR)/$(BIN)/e2e-queue.md RUNWIRE_QUEUE_LOGS=$(CURDIR)/$(BIN)/e2e-queue-logs $(GO) test -count=1 -tags e2e -timeout 25m ./specs/e2equeue/ -args -ginkgo.label-filter=e2e-queue -ginkgo.timeout=20m $(E2E_FLAGS)
 	@echo "n8n in queue mode ($(BIN)/e2e-queue.md):"; cat $(BIN)/e2e-queue.md
 
 demo: build ## Install n8n if missing, start it and runwire, run a sample Python Code node; both keep running.

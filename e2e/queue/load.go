@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -16,14 +17,21 @@ type Call struct {
 	Status     int
 	Body       []byte
 	Err        error // the HTTP request failed (no answer)
+	NoAnswer   bool  // no answer within CallTimeout
 }
 
 // RoundTrip is the call's duration.
 func (c Call) RoundTrip() time.Duration { return c.End.Sub(c.Start) }
 
+// CallTimeout bounds one webhook call of Load. n8n 2.41 in queue mode does not always answer:
+// when a worker's execution fails because its task runner went away, the main logs "Webhook
+// execution failed before a response was sent" and leaves the request open.
+const CallTimeout = 45 * time.Second
+
 // Load posts {"n": i} for i in 0..n-1 to the webhook at path, from concurrency goroutines at
-// once, and returns every call, in order of N. It stops early only when ctx ends (the calls
-// not made then have Err set to ctx's error). onCall, if not nil, sees each call as it ends.
+// once, and returns every call, in order of N. A call that gets no answer within CallTimeout has
+// Err set and NoAnswer true. Load stops early only when ctx ends (the calls not made then have
+// Err set to ctx's error). onCall, if not nil, sees each call as it ends.
 func Load(ctx context.Context, client *n8n.Client, path string, n, concurrency int, onCall func(Call)) []Call {
 	calls := make([]Call, n)
 	next := make(chan int)
@@ -32,7 +40,10 @@ func Load(ctx context.Context, client *n8n.Client, path string, n, concurrency i
 		wg.Go(func() {
 			for i := range next {
 				c := Call{N: i, Start: time.Now()}
-				c.Status, c.Body, c.Err = client.Webhook(ctx, path, map[string]any{"n": i})
+				callCtx, cancel := context.WithTimeout(ctx, CallTimeout)
+				c.Status, c.Body, c.Err = client.Webhook(callCtx, path, map[string]any{"n": i})
+				c.NoAnswer = c.Err != nil && ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded)
+				cancel()
 				c.End = time.Now()
 				calls[i] = c
 				if onCall != nil {

@@ -144,3 +144,18 @@ func startJSRunner(installDir, brokerURL, grant, logPath string, extraEnv []stri
 	}, extraEnv...)
 	return startProcess("n8n JS task runner", logPath, cmd)
 }
+
+// InFlight is how many tasks runwire has received and not yet finished, from its log: the
+// "Received task" lines less the "Completed task", "Task ... failed" and "Lost the result"
+// ones. It reads the whole log; use it while waiting for a moment to strike, not in a loop
+// that measures.
+func (r *Runwire) InFlight() int {
+	data, _ := os.ReadFile(r.logPath)
+	s := string(data)
+	// A killed runwire leaves tasks it never finished: count only the current process's lines.
+	if i := strings.LastIndex(s, "Starting runwire"); i > 0 {
+		s = s[i:]
+	}
+	return strings.Count(s, "Received task ") - strings.Count(s, "Completed task ") -
+		strings.Count(s, " failed: ") - strings.Count(s, "Lost the result of task ")
+}

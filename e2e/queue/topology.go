@@ -139,6 +139,11 @@ func (t *Topology) sharedEnv() []string {
 		"EXECUTIONS_MODE=queue",
 		"OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS=true",
 		"N8N_ENCRYPTION_KEY="+t.EncryptionKey,
+		// n8n's default pool of 2 connections queues its database health ping behind 20
+		// webhooks' queries; when the ping misses its 5 s on a busy machine, n8n answers every
+		// webhook 503 "Database is not ready!" until the next ping succeeds.
+		"DB_POSTGRESDB_POOL_SIZE=10",
+		"DB_PING_TIMEOUT_MS=20000",
 	)
 }
 
@@ -296,7 +301,7 @@ func (t *Topology) Stop() error {
 	}
 	wg.Wait()
 	if t.Main != nil {
-		errs = append(errs, t.Main.Stop(30*time.Second))
+		errs = append(errs, t.Main.Stop(45*time.Second)) // beyond n8n's own 30 s graceful shutdown
 	}
 	if t.Redis != nil {
 		errs = append(errs, t.Redis.stop())
@@ -314,4 +319,23 @@ func (w *Worker) JSRunnerPID() int {
 		return 0
 	}
 	return w.js.PID()
+}
+
+// SaveLogs copies every log of the topology (PostgreSQL, Redis, each n8n, each runner) into
+// dest, which it makes, for a look after a failed run.
+func (t *Topology) SaveLogs(dest string) error {
+	if err := os.MkdirAll(dest, 0o700); err != nil {
+		return err
+	}
+	return filepath.WalkDir(t.dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+			return nil //nolint:nilerr // a data directory the walk cannot read holds no log of ours
+		}
+		rel, _ := filepath.Rel(t.dir, path)
+		data, err := os.ReadFile(path) //nolint:gosec // G304: a log in the topology's own folder
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dest, strings.ReplaceAll(rel, string(filepath.Separator), "-")), data, 0o600) //nolint:gosec // G703: a name from our own folder, flattened
+	})
 }

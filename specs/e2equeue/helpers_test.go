@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,13 +41,38 @@ func deploy(ctx context.Context, name, language string) (id, path string) {
 
 // warmUp makes 2×concurrency calls, each answer checked, so that both workers have run the
 // workflow and both runners have forked what they need before anything is measured.
-func warmUp(ctx context.Context, path string) {
+func warmUp(ctx context.Context, workflowID, path string) {
 	GinkgoHelper()
 	for _, c := range queue.Load(ctx, client, path, 2*concurrency, concurrency, nil) {
 		Expect(c.Err).NotTo(HaveOccurred())
-		Expect(c.Status).To(Equal(http.StatusOK), string(c.Body))
+		Expect(c.Status).To(Equal(http.StatusOK), "%s: %s", c.Body, failures(ctx, workflowID))
 		Expect(queue.CheckAnswer(c.N, c.Body)).To(Succeed())
 	}
+}
+
+// failures describes the failed executions among the newest of workflowID, for a message.
+func failures(ctx context.Context, workflowID string) string {
+	list, err := client.Executions(ctx, workflowID)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, s := range list {
+		if s.Status == "success" || len(out) == 3 {
+			continue
+		}
+		ex, err := client.Execution(ctx, s.ID)
+		if err != nil {
+			out = append(out, err.Error())
+			continue
+		}
+		msg := s.ID + " " + ex.Status
+		if ex.Error != nil {
+			msg += ": " + ex.Error.Message + " (" + ex.Error.Description + ")"
+		}
+		out = append(out, msg)
+	}
+	return strings.Join(out, "; ")
 }
 
 // startedRe is the line an n8n worker logs when it takes an execution off the queue.

@@ -37,14 +37,16 @@ var _ = Describe("n8n in queue mode with a runwire beside each worker", Label("e
 func measureLoad(ctx context.Context, name, language string, runnerPID func(*queue.Worker) int) loadRow {
 	GinkgoHelper()
 	id, path := deploy(ctx, name, language)
-	warmUp(ctx, path)
+	warmUp(ctx, id, path)
 
 	before := make([]time.Duration, len(topo.Workers))
 	for i, w := range topo.Workers {
 		before[i] = queue.TreeCPU(runnerPID(w))
 	}
 	sharedBefore := sharedCPU()
+	peaks := samplePeaks(ctx, runnerPID)
 	calls := queue.Load(ctx, client, path, executions, concurrency, nil)
+	peak := peaks()
 	row := loadRow{name: name, calls: len(calls), span: queue.Span(calls)}
 	var trips []time.Duration
 	var tripSum time.Duration
@@ -61,6 +63,11 @@ func measureLoad(ctx context.Context, name, language string, runnerPID func(*que
 		row.memory = append(row.memory, queue.TreeMemory(runnerPID(w)))
 	}
 	row.shared = sharedCPU().minus(sharedBefore).per(len(calls))
+	row.peakPSS = peak
+	row.n8nRSS = []int64{queue.TreeMemory(topo.Main.PID()).RootRSS}
+	for _, w := range topo.Workers {
+		row.n8nRSS = append(row.n8nRSS, queue.TreeMemory(w.Server.PID()).RootRSS)
+	}
 	row.p50, row.p90, row.p99 = queue.Percentile(trips, 50), queue.Percentile(trips, 90), queue.Percentile(trips, 99)
 
 	// Newest first: the warm-up's executions came before.
@@ -86,6 +93,36 @@ func measureLoad(ctx context.Context, name, language string, runnerPID func(*que
 	row.codeP50 = queue.Percentile(code, 50)
 	row.codeShare = float64(codeSum) / float64(tripSum)
 	return row
+}
+
+// samplePeaks measures each worker's runner tree every 100 ms until the returned function is
+// called, which returns the largest PSS (kB) seen per runner.
+func samplePeaks(ctx context.Context, runnerPID func(*queue.Worker) int) func() []int64 {
+	peaks := make([]int64, len(topo.Workers))
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for i, w := range topo.Workers {
+				peaks[i] = max(peaks[i], queue.TreeMemory(runnerPID(w)).TreePSS)
+			}
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() []int64 {
+		close(stop)
+		<-done
+		return peaks
+	}
 }
 
 // serverCPU is the CPU time used so far by the processes every execution goes through besides

@@ -79,6 +79,15 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(client.Login(ctx, ownerEmail, ownerPassword)).To(Succeed())
 }, NodeTimeout(20*time.Minute))
 
+// failed is set once a spec fails: the topology's logs are then kept (RUNWIRE_QUEUE_LOGS).
+var failed bool
+
+var _ = ReportAfterEach(func(r SpecReport) {
+	if r.Failed() {
+		failed = true
+	}
+})
+
 var _ = AfterSuite(func() {
 	if path := os.Getenv("RUNWIRE_QUEUE_REPORT"); path != "" {
 		Expect(os.WriteFile(path, []byte(report.String()), 0o644)).To(Succeed())
@@ -91,6 +100,9 @@ var _ = AfterSuite(func() {
 func stopLeavesNothing(_ SpecContext) {
 	if topo == nil {
 		return // Start failed, and stopped what it had started
+	}
+	if failed && os.Getenv("RUNWIRE_QUEUE_LOGS") != "" {
+		Expect(topo.SaveLogs(os.Getenv("RUNWIRE_QUEUE_LOGS"))).To(Succeed())
 	}
 	pids, dir := topo.PIDs(), topo.Dir()
 	Expect(topo.Stop()).To(Succeed())

@@ -28,13 +28,17 @@ type loadRow struct {
 	cpuPerTask    []time.Duration // per runner
 	memory        []queue.Memory  // per runner, after the run
 	shared        serverCPU       // per execution
+	peakPSS       []int64         // per runner, the largest tree PSS seen during the run (kB)
+	n8nRSS        []int64         // main, then each worker, after the run (kB)
 }
 
 type faultRow struct {
 	name        string
 	calls, ok   int
-	failed      int
+	failed      int // answered with n8n's error answer
+	noAnswer    int // not answered within queue.CallTimeout; their executions failed
 	errors      map[string]int
+	running     int // tasks running on the affected runner just before the fault
 	inFlight    int // failed executions that were in flight on the affected runner at the fault
 	perWorker   []int
 	recovery    time.Duration // from the fault's end to the runner registered again
@@ -46,23 +50,23 @@ func (r *queueReport) String() string {
 	fmt.Fprintf(&b, "Queue mode on this machine: n8n main + %d workers (--concurrency 10), PostgreSQL, Redis, one runner per worker; topology up in %.1f s.\n\n",
 		len(topo.Workers), r.startup.Seconds())
 	if len(r.loads) > 0 {
-		b.WriteString("| run | ok / calls | exec/s | round trip p50 | p90 | p99 | Code node p50 | Code node share | executions per worker | runner CPU per task | runner memory after (RSS of the runner / PSS of its tree) |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| run | ok / calls | exec/s | round trip p50 | p90 | p99 | Code node p50 | Code node share | executions per worker | runner CPU per task | runner memory after (RSS of the runner / PSS of its tree) | runner tree PSS, peak |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, l := range r.loads {
-			fmt.Fprintf(&b, "| %s | %d / %d | %.1f | %s | %s | %s | %s | %.0f %% | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | %d / %d | %.1f | %s | %s | %s | %s | %.0f %% | %s | %s | %s | %s |\n",
 				l.name, l.ok, l.calls, float64(l.calls)/l.span.Seconds(), msf(l.p50), msf(l.p90), msf(l.p99),
-				msf(l.codeP50), 100*l.codeShare, joinInts(l.perWorker), joinDurations(l.cpuPerTask), joinMemory(l.memory))
+				msf(l.codeP50), 100*l.codeShare, joinInts(l.perWorker), joinDurations(l.cpuPerTask), joinMemory(l.memory), joinMiB(l.peakPSS))
 		}
 		b.WriteString("\nCPU per execution outside the runner, over the same runs:\n\n")
-		b.WriteString("| run | n8n main | n8n workers (both) | PostgreSQL | Redis |\n|---|---|---|---|---|\n")
+		b.WriteString("| run | n8n main | n8n workers (both) | PostgreSQL | Redis | n8n RSS after: main / workers |\n|---|---|---|---|---|---|\n")
 		for _, l := range r.loads {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", l.name, msd(l.shared.main), msd(l.shared.workers), msd(l.shared.postgres), msd(l.shared.redis))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", l.name, msd(l.shared.main), msd(l.shared.workers), msd(l.shared.postgres), msd(l.shared.redis), joinMiB(l.n8nRSS))
 		}
 		b.WriteString("\n")
 	}
 	if len(r.faults) > 0 {
-		b.WriteString("| fault during the load | ok / calls | failed | with | failed executions in flight on the affected runner | executions per worker | runner serving again |\n")
-		b.WriteString("|---|---|---|---|---|---|---|\n")
+		b.WriteString("| fault during the load | tasks on the runner then | ok / calls | failed: error answer / no answer | with | failed executions in flight on the affected runner | executions per worker | runner serving again |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|\n")
 		for _, f := range r.faults {
 			var errs []string
 			for msg, n := range f.errors {
@@ -72,8 +76,8 @@ func (r *queueReport) String() string {
 			if with == "" {
 				with = "-"
 			}
-			fmt.Fprintf(&b, "| %s | %d / %d | %d | %s | %d of %d | %s | %s after %s |\n",
-				f.name, f.ok, f.calls, f.failed, with, f.inFlight, f.failed, joinInts(f.perWorker), msf(f.recovery), f.recoveryHow)
+			fmt.Fprintf(&b, "| %s | %d | %d / %d | %d / %d | %s | %d of %d | %s | %s after %s |\n",
+				f.name, f.running, f.ok, f.calls, f.failed, f.noAnswer, with, f.inFlight, f.failed+f.noAnswer, joinInts(f.perWorker), msf(f.recovery), f.recoveryHow)
 		}
 	}
 	return b.String()
@@ -100,6 +104,14 @@ func joinDurations(v []time.Duration) string {
 	s := make([]string, len(v))
 	for i, d := range v {
 		s[i] = msd(d)
+	}
+	return strings.Join(s, " / ")
+}
+
+func joinMiB(v []int64) string {
+	s := make([]string, len(v))
+	for i, kb := range v {
+		s[i] = fmt.Sprintf("%.0f MiB", float64(kb)/1024)
 	}
 	return strings.Join(s, " / ")
 }
