@@ -26,7 +26,7 @@ func (c Call) RoundTrip() time.Duration { return c.End.Sub(c.Start) }
 // CallTimeout bounds one webhook call of Load. n8n 2.41 in queue mode does not always answer:
 // when a worker's execution fails because its task runner went away, the main logs "Webhook
 // execution failed before a response was sent" and leaves the request open.
-const CallTimeout = 45 * time.Second
+const CallTimeout = 90 * time.Second
 
 // Load posts {"n": i} for i in 0..n-1 to the webhook at path, from concurrency goroutines at
 // once, and returns every call, in order of N. A call that gets no answer within CallTimeout has

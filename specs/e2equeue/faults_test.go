@@ -104,7 +104,9 @@ func runFault(ctx context.Context, name string, f fault, recoveryHow string) fau
 	Expect(times.struck).NotTo(BeZero(), "the fault struck during the load")
 	row := faultRow{name: name, calls: len(calls), errors: map[string]int{}, recovery: times.ready.Sub(times.ended), recoveryHow: recoveryHow, running: times.running}
 	failedN := map[int]bool{}
+	byN := map[int]queue.Call{}
 	for _, c := range calls {
+		byN[c.N] = c
 		if c.NoAnswer {
 			// n8n's doing (queue.CallTimeout): the execution must then be one that failed in
 			// flight on the affected runner, checked below like the answered failures.
@@ -133,7 +135,9 @@ func runFault(ctx context.Context, name string, f fault, recoveryHow string) fau
 		Expect(e.worker).NotTo(BeZero(), "execution %s was started by a worker", e.id)
 		row.perWorker[e.worker-1]++
 		if e.status == "success" {
-			Expect(failedN[e.n]).To(BeFalse(), "execution %s succeeded, and its call got an answer of success", e.id)
+			c := byN[e.n]
+			Expect(failedN[e.n]).To(BeFalse(), "execution %s (n=%d) succeeded, but its call got %d %s (no answer: %t, after %s)",
+				e.id, e.n, c.Status, c.Body, c.NoAnswer, c.RoundTrip())
 			continue
 		}
 		Expect(failedN[e.n]).To(BeTrue(), "execution %s (n=%d) is %s, and its call got n8n's error answer", e.id, e.n, e.status)
