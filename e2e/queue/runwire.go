@@ -51,6 +51,9 @@ func newRunwire(bin, brokerURL, authToken, logPath string, extraEnv []string) (*
 func (r *Runwire) start(ctx context.Context) error {
 	cmd := exec.Command(r.bin) //nolint:gosec // G204: the runwire binary the caller built
 	cmd.Env = r.env
+	// Not the caller's working directory, which may go away under it (pyenv's shims, which
+	// runwire runs to find the interpreter, fail in a deleted one).
+	cmd.Dir = filepath.Dir(r.logPath)
 	var err error
 	if r.proc, err = startProcess("runwire", r.logPath, cmd); err != nil {
 		return err
