@@ -37,6 +37,7 @@ type faultRow struct {
 	calls, ok   int
 	failed      int // answered with n8n's error answer
 	noAnswer    int // not answered within queue.CallTimeout; their executions failed
+	lostAnswers int // not answered within queue.CallTimeout, though their executions succeeded (counted in ok)
 	errors      map[string]int
 	running     int // tasks running on the affected runner just before the fault
 	inFlight    int // failed executions that were in flight on the affected runner at the fault
@@ -65,8 +66,8 @@ func (r *queueReport) String() string {
 		b.WriteString("\n")
 	}
 	if len(r.faults) > 0 {
-		b.WriteString("| fault during the load | tasks on the runner then | ok / calls | failed: error answer / no answer | with | failed executions in flight on the affected runner | executions per worker | runner serving again |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| fault during the load | tasks on the runner then | ok / calls | failed: error answer / no answer | with | failed executions in flight on the affected runner | succeeded, but n8n never answered the call | executions per worker | runner serving again |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 		for _, f := range r.faults {
 			var errs []string
 			for msg, n := range f.errors {
@@ -76,8 +77,8 @@ func (r *queueReport) String() string {
 			if with == "" {
 				with = "-"
 			}
-			fmt.Fprintf(&b, "| %s | %d | %d / %d | %d / %d | %s | %d of %d | %s | %s after %s |\n",
-				f.name, f.running, f.ok, f.calls, f.failed, f.noAnswer, with, f.inFlight, f.failed+f.noAnswer, joinInts(f.perWorker), msf(f.recovery), f.recoveryHow)
+			fmt.Fprintf(&b, "| %s | %d | %d / %d | %d / %d | %s | %d of %d | %d | %s | %s after %s |\n",
+				f.name, f.running, f.ok, f.calls, f.failed, f.noAnswer, with, f.inFlight, f.failed+f.noAnswer, f.lostAnswers, joinInts(f.perWorker), msf(f.recovery), f.recoveryHow)
 		}
 	}
 	return b.String()
