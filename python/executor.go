@@ -223,11 +223,13 @@ func (e *Executor) wallsOf(z *zygote) Walls {
 		w.Namespaces, w.Landlock, w.Cgroups = z.spaces, z.landlock, z.cgroups != nil
 		w.TaskNamespaces, w.TmpBytes = z.taskNamespaces, e.opts.TmpBytes
 		w.Identity = z.identity.String()
-		w.Network = e.opts.AllowNetwork || !slices.Contains(z.spaces, "net")
 		w.Seccomp, w.SeccompMissing = z.seccomp, e.seccompMissing
 		if z.seccompRefused != "" {
 			w.Seccomp, w.SeccompMissing = 0, "the kernel refused it: "+z.seccompRefused
 		}
+		// Without a network namespace (a Docker-like profile refuses it) the seccomp filter
+		// still refuses every socket() but AF_UNIX's unless the network is allowed.
+		w.Network = e.opts.AllowNetwork || (!slices.Contains(z.spaces, "net") && w.Seccomp == 0)
 		if w.Seccomp > 0 {
 			w.SeccompGroups = seccompGroups(taskSeccompPolicy(e.opts.AllowNetwork, z.taskNamespaces).Rules())
 		}
