@@ -106,6 +106,7 @@ var _ = Describe("Walls against a task that calls the OS", Label("integration", 
 
 	Describe("cannot read what is not on its list", func() {
 		It("/etc/shadow, /etc's other files, runwire's config under /etc", func(ctx SpecContext) {
+			needLandlock()
 			steps := map[string]any{
 				"shadow": strings.ReplaceAll(read, "path", "'/etc/shadow'"),
 				"group":  strings.ReplaceAll(read, "path", "'/etc/group'"),
@@ -128,6 +129,7 @@ var _ = Describe("Walls against a task that calls the OS", Label("integration", 
 		}, SpecTimeout(specTimeout))
 
 		It("a token under /run/secrets", func(ctx SpecContext) {
+			needLandlock()
 			if !root {
 				Skip("only root can make /run/secrets; a token file elsewhere is covered by the secrets specs")
 			}
@@ -144,6 +146,7 @@ var _ = Describe("Walls against a task that calls the OS", Label("integration", 
 		}, SpecTimeout(specTimeout))
 
 		It("runwire's command line in /proc, other processes, /dev/shm", func(ctx SpecContext) {
+			needLandlock()
 			shm, err := os.CreateTemp("/dev/shm", "runwire-spec-")
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(os.Remove, shm.Name())
