@@ -2,6 +2,7 @@ package python_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,6 +187,15 @@ var _ = Describe("Walls in this environment", Label("integration", "walls"), fun
 			always("runwire's seccomp filter")},
 		{"a TCP connection to the broker", "socket.create_connection((j['host'], j['port']), timeout=2).close()",
 			always("runwire's seccomp filter refuses socket(AF_INET); also the network namespace, Landlock ABI 4")},
+		{"reading /etc/shadow", "os.read(os.open('/etc/shadow', os.O_RDONLY), 64)",
+			func(e environment) (bool, string) {
+				if e.landlock > 0 {
+					return true, "Landlock's read list (and file permissions)"
+				}
+				return true, "file permissions only: the task's uid is not root (as root: python.TaskUID)"
+			}},
+		{"a host unix socket (a listening one of the spec's)", "s = socket.socket(socket.AF_UNIX)\n    s.connect(j['sock'])",
+			always("runwire's seccomp filter refuses socket(AF_UNIX): the task has no mount namespace hiding the host's sockets")},
 		{"a signal to runwire (kill(pid, 0))", "os.kill(j['runwire'], 0)",
 			func(e environment) (bool, string) {
 				switch {
@@ -226,6 +236,11 @@ var _ = Describe("Walls in this environment", Label("integration", "walls"), fun
 		Expect(os.Chmod(dir, 0o777)).To(Succeed()) //nolint:gosec // any uid may write and read here: only the walls can stop the task
 		secret := filepath.Join(dir, "secret")
 		Expect(os.WriteFile(secret, []byte("spec-secret\n"), 0o644)).To(Succeed()) //nolint:gosec // world-readable on purpose
+		sock := filepath.Join(dir, "host.sock")
+		ln, err := net.Listen("unix", sock)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(ln.Close)
+		Expect(os.Chmod(sock, 0o777)).To(Succeed()) //nolint:gosec // any uid may connect: only the walls can stop the task
 		r := newRig(ctx, stdlib("*"), withEnv("RUNWIRE_PYTHON_WALLS=best-effort"))
 		host, port := brokerAddress(r)
 		p := r.connection()
@@ -236,7 +251,7 @@ var _ = Describe("Walls in this environment", Label("integration", "walls"), fun
 			code += "try:\n    " + a.code + "\n    out['" + strconv.Itoa(i) + "'] = 'ok'\nexcept OSError as e:\n    out['" + strconv.Itoa(i) + "'] = 'errno %s' % e.errno\n"
 		}
 		code += "return out"
-		in := map[string]any{"host": host, "port": port, "runwire": os.Getpid(), "secret": secret, "dir": dir}
+		in := map[string]any{"host": host, "port": port, "runwire": os.Getpid(), "secret": secret, "dir": dir, "sock": sock}
 		got, _ := resultOf(p.run("T1", allItems(code, map[string]any{"json": in})).terminal).(map[string]any)
 		Expect(got).To(HaveLen(len(attacks)))
 
