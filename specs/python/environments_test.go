@@ -66,7 +66,17 @@ func (e environment) String() string {
 // attacks it contains and which it knowingly does not.
 var _ = Describe("Walls in this environment", Label("integration", "walls"), func() {
 	var env environment
-	BeforeEach(func() { env = probeEnvironment() })
+	BeforeEach(func() {
+		env = probeEnvironment()
+		// make walls-matrix names the profile runwire-jail applies: it must hold, or the
+		// environment the specs below judge is not the one they are said to run in.
+		if strings.HasPrefix(env.name, "docker") {
+			Expect(env.namespaces).To(BeFalse(), "runwire-jail's docker profile refuses a user namespace")
+		}
+		if strings.Contains(env.name, "nolandlock") {
+			Expect(env.landlock).To(BeZero(), "runwire-jail's nolandlock profile hides Landlock")
+		}
+	})
 
 	It("are what the start-up line claims, and a task finds the same", func(ctx SpecContext) {
 		log := gbytes.NewBuffer()
