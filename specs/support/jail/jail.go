@@ -181,5 +181,5 @@ func Exec(profiles []Profile, argv, env []string) error {
 			return err
 		}
 	}
-	return fmt.Errorf("jail: failed to run %s: %w", argv[0], syscall.Exec(path, argv, env))
+	return fmt.Errorf("jail: failed to run %s: %w", argv[0], syscall.Exec(path, argv, env)) //nolint:gosec // running the given command is the point
 }
