@@ -158,7 +158,8 @@ var _ = Describe("Walls in this environment", Label("integration", "walls"), fun
 		}
 		Expect(message).To(ContainSubstring("RUNWIRE_PYTHON_WALLS=best-effort"), "the message names the setting")
 		Expect(r.py.Ready(ctx)).To(MatchError(ContainSubstring("walls missing")))
-		Expect(string(log.Contents())).To(ContainSubstring("level=ERROR"))
+		// The supervisor logs it as the state changes, concurrently with the task's answer.
+		Eventually(log).WithContext(ctx).WithTimeout(2 * time.Second).Should(gbytes.Say(`level=ERROR msg="Python is not available on this runner: walls missing: `))
 		Expect(string(log.Contents())).NotTo(ContainSubstring("Python task isolation in force"), "no start-up line for walls that do not hold")
 		AddReportEntry("require in "+env.String(), message, ReportEntryVisibilityAlways)
 	}, SpecTimeout(specTimeout))
