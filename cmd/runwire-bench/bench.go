@@ -30,6 +30,14 @@ func (b *bench) run(ctx context.Context) error {
 	b.rep.machine = machineInfo()
 	b.rep.loadBefore = loadAverage()
 	defer func() { b.rep.loadAfter = loadAverage() }()
+	if b.opts.cold > 0 {
+		if err := b.benchCold(ctx, ws[0]); err != nil {
+			return err
+		}
+	}
+	if b.opts.coldOnly {
+		return nil
+	}
 	if err := b.benchStarts(ctx, ws[0]); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type options struct {
 	quiet       bool
 	levels      []int
 	logPath     string
+	cold        int
+	coldPythons []string
+	coldOnly    bool
 }
 
 func parseFlags(args []string) (options, error) {
@@ -42,6 +46,9 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.stopGrace, "stop-grace", 16*time.Second, "SIGTERM to SIGKILL for the runwire child (runwire itself gives up after its 10 s graceful timeout + 5 s)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines on stderr")
 	fs.StringVar(&o.logPath, "runwire-log", "", "append every runwire output line to this `file`")
+	fs.IntVar(&o.cold, "cold", 20, "fresh processes per --cold-python interpreter for the cold start (0: none)")
+	coldPythons := fs.String("cold-python", "/usr/bin/python3,python3", "comma-separated RUNWIRE_PYTHON values for the cold start (a missing one is skipped)")
+	fs.BoolVar(&o.coldOnly, "cold-only", false, "measure the cold start only, not the start-up runs and workloads")
 	levels := fs.String("in-flight", "1,5", "in-flight levels; each gets a runwire with N8N_RUNNERS_MAX_CONCURRENCY at that level")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -52,6 +59,17 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("--in-flight: %q is not a positive number", f)
 		}
 		o.levels = append(o.levels, n)
+	}
+	for f := range strings.SplitSeq(*coldPythons, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if _, err := exec.LookPath(f); err != nil {
+			fmt.Fprintf(os.Stderr, "runwire-bench: --cold-python %s skipped: %v\n", f, err)
+			continue
+		}
+		o.coldPythons = append(o.coldPythons, f)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))

@@ -20,6 +20,7 @@ type report struct {
 	pythonBoots    []string
 	isolation      string // runwire's "Python task isolation in force" line
 	starts         []startRun
+	cold           []coldSample
 	samples        []sample
 	mem            []memSnapshot
 	oddities       []string
@@ -74,6 +75,12 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "runwire %s · %s · %s · bench built with %s\n\n", version, r.machine, python, runtime.Version())
 
+	printCold(w, r.cold)
+	if len(r.samples) == 0 {
+		fmt.Fprintf(w, "Load average (1 min) before the run %s, after %s.\n", r.loadBefore, r.loadAfter)
+		r.printOddities(w)
+		return
+	}
 	fmt.Fprintln(w, "| workload | in flight | tasks | p50 | p99 | tasks/s |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
 	for _, s := range r.samples {

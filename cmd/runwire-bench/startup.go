@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,9 +36,16 @@ func (b *bench) benchStarts(ctx context.Context, trivial workload) error {
 }
 
 func (b *bench) oneStart(ctx context.Context, trivial workload) (startRun, error) {
-	p, c, err := b.launch(ctx, startConcurrency)
+	run, _, err := b.oneStartWith(ctx, trivial)
+	return run, err
+}
+
+// oneStartWith is oneStart with extra environment variables for runwire (KEY=value, replacing
+// any the bench inherited).
+func (b *bench) oneStartWith(ctx context.Context, trivial workload, extraEnv ...string) (startRun, *runwireProc, error) {
+	p, c, err := b.launch(ctx, startConcurrency, extraEnv...)
 	if err != nil {
-		return startRun{}, err
+		return startRun{}, nil, err
 	}
 	defer b.finish(p, nil)
 	run := startRun{
@@ -48,22 +56,22 @@ func (b *bench) oneStart(ctx context.Context, trivial workload) (startRun, error
 	d := &driver{conn: c, taskTimeout: b.opts.taskTimeout, pid: p.pid}
 	o, err := d.runTask(ctx, trivial)
 	if err != nil {
-		return startRun{}, b.withLogs(p, err)
+		return startRun{}, p, b.withLogs(p, err)
 	}
 	if err := trivial.check(o.done); err != nil {
-		return startRun{}, b.withLogs(p, err)
+		return startRun{}, p, b.withLogs(p, err)
 	}
 	run.firstTask = o.doneAt.Sub(p.started)
 	run.stop = b.finish(p, c).took
-	return run, nil
+	return run, p, nil
 }
 
 // launch starts runwire with concurrency slots and waits for its registration.
-func (b *bench) launch(ctx context.Context, concurrency int) (*runwireProc, *runnerConn, error) {
+func (b *bench) launch(ctx context.Context, concurrency int, extraEnv ...string) (*runwireProc, *runnerConn, error) {
 	for len(b.broker.registered) > 0 {
 		<-b.broker.registered // a stale registration from an earlier process
 	}
-	p, err := startRunwire(b.opts.runwire, runwireEnv(b.environ, b.broker.url, b.authToken, concurrency), b.logCopy)
+	p, err := startRunwire(b.opts.runwire, withEnv(runwireEnv(b.environ, b.broker.url, b.authToken, concurrency), extraEnv...), b.logCopy)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,4 +86,14 @@ func (b *bench) launch(ctx context.Context, concurrency int) (*runwireProc, *run
 		return nil, nil, b.withLogs(p, fmt.Errorf("runwire registered without the python task type (types %v): its Python executor is unavailable", c.types))
 	}
 	return p, c, nil
+}
+
+// withEnv is env with each KEY=value of extra set, replacing an earlier value of KEY.
+func withEnv(env []string, extra ...string) []string {
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, k+"=") })
+		env = append(env, kv)
+	}
+	return env
 }
