@@ -11,6 +11,7 @@ import (
 func OptionsFrom(cfg config.Config, environ []string, logger *slog.Logger) Options {
 	return Options{
 		Interpreter:            cfg.Python.Interpreter,
+		ProbeCache:             DefaultProbeCacheDir(),
 		Environ:                environ,
 		StdlibAllow:            cfg.Sandbox.StdlibAllow,
 		ExternalAllow:          cfg.Sandbox.ExternalAllow,

@@ -35,6 +35,9 @@ type Limits struct {
 type Options struct {
 	// Interpreter is RUNWIRE_PYTHON; "" means python3 on PATH.
 	Interpreter string
+	// ProbeCache is the directory where the interpreter's probe (its real path and version)
+	// is kept between starts (see DiscoverCached); "" probes every time.
+	ProbeCache string
 	// Environ is runwire's environment; the broker secrets are removed before any Python
 	// process sees it.
 	Environ []string

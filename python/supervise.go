@@ -159,10 +159,11 @@ func (e *Executor) supervise(ctx context.Context) {
 // check what it reports. On success the zygote runs and its pool is filling.
 func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 	start := time.Now()
-	interp, err := Discover(ctx, e.opts.Interpreter)
+	interp, cached, err := DiscoverCached(ctx, e.opts.Interpreter, e.opts.ProbeCache)
 	if err != nil {
 		return nil, err
 	}
+	e.log.Debug("Python interpreter resolved", "python", interp.Path, "from_cache", cached)
 	cg, cgErr := newTaskCgroups(e.opts.Limits.Processes)
 	if cgErr != nil {
 		e.log.Debug("No per-task pids cgroups", "reason", cgErr.Error())
