@@ -220,6 +220,16 @@ func startZygote(interp Interpreter, environ []string, cfg zygoteConfig, poolSiz
 	go z.keep()
 	go z.await()
 	if err := z.send(cfg); err != nil {
+		// A broken pipe here is most likely the zygote already gone (killed as it started,
+		// as whatever killed the last one may do again): report it as an exit during start-up,
+		// which the supervisor retries, not as a failure that stays.
+		t := time.NewTimer(2 * time.Second)
+		select {
+		case <-z.exited:
+			err = &startupExit{reason: z.exitReason(), stderr: orNothing(z.stderrTail())}
+		case <-t.C:
+		}
+		t.Stop()
 		z.close()
 		return nil, err
 	}
