@@ -83,6 +83,10 @@ type Options struct {
 	// BreakProcForSpecs makes every child with namespaces keep the zygote's /proc, as a kernel
 	// refusing to mount procfs would: specs use it to show that such a child gets no task.
 	BreakProcForSpecs bool
+	// RefuseProcProbeForSpecs, when not empty, is the refusal the zygote's probe of the
+	// per-task procfs mount reports instead of trying it, as a container's kernel would:
+	// specs use it to show that tasks then run with the zygote's /proc. Never set it otherwise.
+	RefuseProcProbeForSpecs string
 }
 
 // n8n's messages for a child that ends without a result.
@@ -176,7 +180,11 @@ type Walls struct {
 	// TmpBytes as its temp dir; without, each task's init is a subreaper.
 	TaskNamespaces bool
 	TmpBytes       int64
-	Limits         Limits
+	// ProcRefused, with TaskNamespaces, is why the kernel refused each task a procfs of its
+	// own ("": each has one); the tasks then see the zygote's /proc, Landlock's reads in it
+	// limited to the task's own entry.
+	ProcRefused string
+	Limits      Limits
 	// Seccomp is how many system calls the filter every child installs refuses (0: none);
 	// SeccompGroups names them, SeccompMissing says why there is no filter.
 	Seccomp        int
@@ -203,7 +211,16 @@ func (w Walls) String() string {
 	}
 	task := "a subreaper per task (its descendants killed when it ends); SysV IPC refused; temp dir on disk, removed in the background"
 	if w.TaskNamespaces {
-		task = fmt.Sprintf("PID, IPC and mount namespaces per task (what it started ends with it; SysV IPC its own; /proc its own PID namespace's, hidepid=invisible; temp dir a %d-byte tmpfs)", w.TmpBytes)
+		proc := "/proc its own PID namespace's, hidepid=invisible"
+		if w.ProcRefused != "" {
+			proc = "/proc: the zygote's (a procfs of the task's own was refused: " + w.ProcRefused + "); "
+			if w.Landlock > 0 {
+				proc += "Landlock limits reads to the task's own entry"
+			} else {
+				proc += "without Landlock, reads in it are limited only by the task's uid"
+			}
+		}
+		task = fmt.Sprintf("PID, IPC and mount namespaces per task (what it started ends with it; SysV IPC its own; %s; temp dir a %d-byte tmpfs)", proc, w.TmpBytes)
 	}
 	return fmt.Sprintf("process per task; identity: %s; namespaces: %s; %s; network: %v; landlock: %s; seccomp: %s; limits: memory %d B, cpu %d s, open files %d, file size %d B, processes %s",
 		w.Identity, ns, task, w.Network, ll, sc, w.Limits.MemoryBytes, w.Limits.CPUSeconds, w.Limits.OpenFiles, w.Limits.FileSizeBytes, procs)
@@ -224,7 +241,7 @@ func (e *Executor) wallsOf(z *zygote) Walls {
 	w.SeccompMissing = "Python has not started"
 	if z != nil {
 		w.Namespaces, w.Landlock, w.Cgroups = z.spaces, z.landlock, z.cgroups != nil
-		w.TaskNamespaces, w.TmpBytes = z.taskNamespaces, e.opts.TmpBytes
+		w.TaskNamespaces, w.TmpBytes, w.ProcRefused = z.taskNamespaces, e.opts.TmpBytes, z.procRefused
 		w.Identity = z.identity.String()
 		w.Seccomp, w.SeccompMissing = z.seccomp, e.seccompMissing
 		if z.seccompRefused != "" {

@@ -179,7 +179,8 @@ func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 		StdlibAllow: e.opts.StdlibAllow, ExternalAllow: e.opts.ExternalAllow, BuiltinsDeny: e.opts.BuiltinsDeny,
 		BlockEnvAccess: e.opts.BlockEnvAccess, EnvAllow: e.opts.EnvAllow, AllowTransitiveImports: e.opts.AllowTransitiveImports,
 		Limits: limits, MaxPrints: maxPrints, MaxPayload: e.opts.MaxPayload, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
-		SeccompFor: e.seccompFor, TmpBytes: e.opts.TmpBytes, BreakLandlock: e.opts.BreakLandlockForSpecs, BreakProc: e.opts.BreakProcForSpecs, forkFault: e.opts.ForkFaultForSpecs,
+		SeccompFor: e.seccompFor, TmpBytes: e.opts.TmpBytes, BreakLandlock: e.opts.BreakLandlockForSpecs, BreakProc: e.opts.BreakProcForSpecs,
+		RefuseProcProbe: e.opts.RefuseProcProbeForSpecs, forkFault: e.opts.ForkFaultForSpecs,
 	}, e.opts.Prefork, cg, e.log)
 	if err != nil {
 		if cg != nil {

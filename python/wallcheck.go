@@ -25,7 +25,7 @@ func (z *zygote) checkChild(hostPID int, w helloWalls) string {
 		}
 		short = append(short, fmt.Sprintf("Landlock: ABI %d with %d rules applied, ABI %d with %d expected%s", w.Landlock, w.LandlockRules, z.landlock, z.landlockRules, why))
 	}
-	if z.taskNamespaces && w.Proc == "" {
+	if z.ownProc && w.Proc == "" { // the zygote's probe mounted one: a kernel that allows it
 		s := "/proc: the zygote's, not a procfs of the task's own PID namespace"
 		if w.ProcError != "" {
 			s += " (" + w.ProcError + ")"

@@ -60,9 +60,13 @@ type zygote struct {
 	// zygote has namespaces); taskNamespacesRefused is why the zygote could not make them.
 	taskNamespaces        bool
 	taskNamespacesRefused string
-	tmpRoot               string         // the tasks' temp dirs are beneath it
-	tmps                  map[int]string // forked children's temp dir names, by pid
-	forkFault             func() string  // Options.ForkFaultForSpecs; nil in production
+	// ownProc: the zygote's probe mounted a procfs of a task's own, so every child must have
+	// one; procRefused is why the kernel refused it (the tasks keep the zygote's /proc).
+	ownProc     bool
+	procRefused string
+	tmpRoot     string         // the tasks' temp dirs are beneath it
+	tmps        map[int]string // forked children's temp dir names, by pid
+	forkFault   func() string  // Options.ForkFaultForSpecs; nil in production
 
 	exitMu sync.Mutex
 	exits  map[int]*exitNote // children whose exit someone waits for
@@ -137,6 +141,9 @@ type zygoteConfig struct {
 	SeccompFor    func(taskIPC bool) *seccompConfig `json:"-"`
 	BreakLandlock bool                              `json:"breakLandlock,omitempty"` // Options.BreakLandlockForSpecs
 	BreakProc     bool                              `json:"breakProc,omitempty"`     // Options.BreakProcForSpecs
+	// RefuseProcProbe is the refusal the zygote's probe of the procfs mount reports instead
+	// of trying it (Options.RefuseProcProbeForSpecs).
+	RefuseProcProbe string `json:"refuseProcProbe,omitempty"`
 	// Identity is the uid and gid each child takes before its hello, in the zygote's user
 	// namespace (absent: runwire is not root and the child keeps its uid); Reveal says that
 	// the zygote has a mount namespace of its own to reveal the interpreter to that uid in.
@@ -368,6 +375,8 @@ func (z *zygote) readControl() {
 				SeccompError        string `json:"seccompError"`
 				TaskNamespaces      *bool  `json:"taskNamespaces"`
 				TaskNamespacesError string `json:"taskNamespacesError"`
+				Proc                string `json:"proc"`
+				ProcError           string `json:"procError"`
 			} `json:"walls"`
 		}
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
@@ -389,6 +398,15 @@ func (z *zygote) readControl() {
 					z.taskNamespacesRefused = m.Walls.TaskNamespacesError
 					if z.taskNamespacesRefused == "" {
 						z.taskNamespacesRefused = "the zygote did not report them"
+					}
+				}
+				if z.taskNamespaces && z.taskNamespacesRefused == "" {
+					z.ownProc = m.Walls.Proc != ""
+					if !z.ownProc {
+						z.procRefused = m.Walls.ProcError
+						if z.procRefused == "" {
+							z.procRefused = "the zygote did not report its probe"
+						}
 					}
 				}
 				close(z.ready)

@@ -92,6 +92,12 @@ class Config:
         # kernel refusing it would make it, to show that runwire then refuses the child.
         self.break_landlock = line.get("breakLandlock") is True
         self.break_proc = line.get("breakProc") is True  # python.Options.BreakProcForSpecs, likewise
+        # Another (python.Options.RefuseProcProbeForSpecs): the zygote's probe of the procfs
+        # mount reports this refusal, as a container's kernel would. own_proc is the probe's
+        # outcome (set by the zygote before its first fork): whether each task mounts one.
+        refuse = line.get("refuseProcProbe")
+        self.refuse_proc_probe = refuse if isinstance(refuse, str) and refuse else None
+        self.own_proc = True
         # The task's uid and gid in the zygote's user namespace (None: runwire is not root and
         # its own uid is the only one), and whether the zygote has a mount namespace of its own
         # in which to reveal the interpreter to that uid.
@@ -388,12 +394,13 @@ def main(config, prepared, inherited_fds, token, tmp_name=None):
         task_walls = {"task": "namespaces" if own_pids else "subreaper"}
         if own_pids:
             taskns.isolate()  # IPC and mount namespaces: before capabilities are dropped
-            try:
-                if config.break_proc:
-                    raise OSError("not mounted (python.Options.BreakProcForSpecs)")
-                task_walls["proc"] = taskns.mount_proc()
-            except OSError as error:
-                task_walls["procError"] = str(error)  # runwire refuses the child (wallcheck.go)
+            if config.own_proc:  # the zygote's probe says the kernel allows it
+                try:
+                    if config.break_proc:
+                        raise OSError("not mounted (python.Options.BreakProcForSpecs)")
+                    task_walls["proc"] = taskns.mount_proc()
+                except OSError as error:
+                    task_walls["procError"] = str(error)  # runwire refuses the child (wallcheck.go)
         writable = (
             walls.private_tmp(config.tmp_root, prepared.tempfile, prepared.on_import, not config.block_env, tmp_name)
             if config.tmp_root

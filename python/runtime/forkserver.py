@@ -191,6 +191,15 @@ def main():
         found["taskNamespaces"] = zygote.pids.enabled
         if not zygote.pids.enabled:
             found["taskNamespacesError"] = zygote.pids.error
+        else:
+            # Tried once here: where the kernel refuses it, no child tries, and runwire
+            # announces the zygote's /proc (Landlock leaves the task only its own entry).
+            options, why = taskns.probe_proc(zygote.pids, config.refuse_proc_probe)
+            config.own_proc = options is not None
+            if options is not None:
+                found["proc"] = options
+            else:
+                found["procError"] = why
     if config.seccomp:
         refused = seccomp.probe(config.seccomp)
         found["seccomp"] = config.seccomp.rules if refused is None else 0

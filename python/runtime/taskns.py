@@ -111,6 +111,57 @@ def mount_proc():
     raise OSError(error, "mount proc on /proc: " + os.strerror(error))
 
 
+def probe_proc(pids, refuse=None):
+    """Whether this kernel lets a task mount a procfs of its own (mount_proc), tried once by
+    the zygote before its "ready" in a throwaway child made as every task's is (a PID
+    namespace, then IPC and mount namespaces of its own). Returns (options, None) where it
+    holds, else (None, why): a container runtime that hides parts of /proc under overmounts
+    (podman, Kubernetes) makes the kernel refuse it with EPERM. refuse is a spec's
+    (python.Options.RefuseProcProbeForSpecs): the probe reports that refusal instead."""
+    if refuse:
+        return None, refuse
+    r, w = os.pipe()
+    pids.before_fork()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        pids.after_fork()
+        os.close(r)
+        os.close(w)
+        return None, "could not fork to try it: %s" % error
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            try:
+                isolate()
+                said = "+" + mount_proc()
+            except OSError as error:
+                said = "-" + str(error)
+            os.write(w, said.encode("utf-8", "replace"))
+            code = 0
+        finally:
+            os._exit(code)
+    pids.after_fork()
+    os.close(w)
+    said = b""
+    try:
+        while True:
+            chunk = os.read(r, 4096)
+            if not chunk:
+                break
+            said += chunk
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+    said = said.decode("utf-8", "replace")
+    if said.startswith("+"):
+        return said[1:], None
+    if said.startswith("-"):
+        return None, said[1:]
+    return None, "the trial process ended without a word"
+
+
 def tmpfs_options(size_bytes):
     """tmpfs's options for a temp dir of size_bytes: as many inodes as 1 KiB blocks (at least
     1024), so that neither bytes nor small files can fill the machine."""

@@ -3,6 +3,7 @@ package python_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -228,5 +229,36 @@ var _ = Describe("A task process that keeps the zygote's /proc", Label("integrat
 		Eventually(log).WithContext(ctx).WithTimeout(2 * time.Second).Should(gbytes.Say("weaker than the walls the zygote announced"))
 		o = p.runCode("T2", "return 2")
 		Expect(o.terminal).To(HaveKeyWithValue("type", typeError), "no later task runs either")
+	}, SpecTimeout(specTimeout))
+})
+
+var _ = Describe("A kernel that refuses each task a procfs of its own", Label("integration", "walls"), func() {
+	// As in podman or Kubernetes, whose overmounts on /proc make the kernel refuse a new
+	// procfs in a user namespace (EPERM): the zygote's probe says so, and tasks run with the
+	// zygote's /proc under RUNWIRE_PYTHON_WALLS=require (the default), the start-up line
+	// naming the fallback.
+	It("runs tasks with the zygote's /proc, and the start-up line says so", func(ctx SpecContext) {
+		refusal := "[Errno 1] mount proc on /proc: Operation not permitted (python.Options.RefuseProcProbeForSpecs)"
+		log := gbytes.NewBuffer()
+		r := newRig(ctx, stdlib("*"), withLog(log), withOptions(func(o *python.Options) { o.RefuseProcProbeForSpecs = refusal }))
+		p := r.connection()
+		Expect(r.py.Ready(ctx)).To(Succeed())
+		if !r.py.Walls().TaskNamespaces {
+			Skip("no PID and mount namespaces per task here: no procfs of its own is probed")
+		}
+		Expect(r.py.Walls().ProcRefused).To(Equal(refusal))
+		fallback := "/proc: the zygote's (a procfs of the task's own was refused: " + refusal + "); "
+		if r.py.Walls().Landlock > 0 {
+			fallback += "Landlock limits reads to the task's own entry"
+		}
+		Expect(r.py.Walls().String()).To(ContainSubstring(fallback))
+		Eventually(log).WithContext(ctx).WithTimeout(2 * time.Second).Should(gbytes.Say("isolation in force: .*" + regexp.QuoteMeta(fallback)))
+		// The task is pid 2 of its own namespace, yet the /proc it sees is the zygote's: there
+		// /proc/self is its pid in the zygote's namespace.
+		items := resultOf(p.runCode("T1", "import os\nreturn [{'json': {'self': os.readlink('/proc/self')}}]").terminal)
+		Expect(items).To(ConsistOf(HaveKeyWithValue("json", HaveKeyWithValue("self", Not(BeElementOf("", "2"))))),
+			"the task runs, and its /proc is the zygote's, not one of its own PID namespace")
+		p.healthy("T2")
+		Expect(string(log.Contents())).NotTo(ContainSubstring("weaker than the walls the zygote announced"))
 	}, SpecTimeout(specTimeout))
 })
