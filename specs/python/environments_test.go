@@ -26,7 +26,11 @@ type environment struct {
 	name       string // RUNWIRE_SPECS_ENV (set by make walls-matrix), else root or unprivileged
 	root       bool
 	namespaces bool // a user namespace can be made: runwire's zygote then has namespaces
-	landlock   int  // the kernel's Landlock ABI; 0: none
+	// ownProc: a procfs can be mounted in a fresh user, PID and mount namespace, as each
+	// task's is (not where a container masks /proc with overmounts: runwire then keeps the
+	// zygote's /proc for tasks).
+	ownProc  bool
+	landlock int // the kernel's Landlock ABI; 0: none
 }
 
 func probeEnvironment() environment {
@@ -41,6 +45,15 @@ func probeEnvironment() environment {
 	cmd := exec.Command("/bin/true")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
 	e.namespaces = cmd.Run() == nil
+	if e.namespaces {
+		mount := exec.Command("/bin/mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "proc", "/proc")
+		mount.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		}
+		e.ownProc = mount.Run() == nil
+	}
 	return e
 }
 
@@ -58,7 +71,7 @@ func (e environment) missing() []string {
 }
 
 func (e environment) String() string {
-	return fmt.Sprintf("%s (namespaces: %v, Landlock ABI %d, root: %v)", e.name, e.namespaces, e.landlock, e.root)
+	return fmt.Sprintf("%s (namespaces: %v, own procfs: %v, Landlock ABI %d, root: %v)", e.name, e.namespaces, e.ownProc, e.landlock, e.root)
 }
 
 // The walls suite in each environment runwire meets (#11.2): what the start-up line claims
@@ -220,7 +233,7 @@ var _ = Describe("Walls in this environment", Label("integration", "walls"), fun
 		{"reading runwire's command line (/proc/<runwire>/cmdline)", "os.read(os.open('/proc/%d/cmdline' % j['runwire'], os.O_RDONLY), 64)",
 			func(e environment) (bool, string) {
 				switch {
-				case e.namespaces:
+				case e.ownProc:
 					return true, "the task's own procfs, of its PID namespace: runwire is not in it"
 				case e.landlock > 0:
 					return true, "Landlock: of /proc only the task's own entry is readable"
