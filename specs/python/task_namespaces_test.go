@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -115,17 +116,22 @@ var _ = Describe("SysV shared memory", Label("integration", "walls"), func() {
 		// The segment lived in T1's IPC namespace, which the kernel frees (with the segment)
 		// once no process is in it and nothing holds it: none is left on the machine.
 		ipc, _ := left["ipc"].(string)
-		Eventually(ctx, func() []string { return holdersOf(ipc) }).WithTimeout(reaped).Should(BeEmpty(), "processes in T1's IPC namespace")
+		// Up to 10 s, not reaped's 5 s: the matrix run saw one process stay
+		// in T1's namespace past 5 s once in about ten runs (not reproduced alone); holdersOf
+		// names each holder's state and parent so that a real leak says what it is.
+		Eventually(ctx, func() []string { return holdersOf(ipc) }).WithTimeout(10*time.Second).Should(BeEmpty(), "processes in T1's IPC namespace")
 	}, SpecTimeout(specTimeout))
 })
 
-// holdersOf lists the host processes whose IPC namespace is ns ("ipc:[inode]").
+// holdersOf lists the host processes whose IPC namespace is ns ("ipc:[inode]"), each as its
+// pid and the start of its /proc/<pid>/stat (name, state, parent).
 func holdersOf(ns string) []string {
 	entries, _ := os.ReadDir("/proc")
 	var out []string
 	for _, e := range entries {
 		if link, err := os.Readlink(filepath.Join("/proc", e.Name(), "ns", "ipc")); err == nil && link == ns {
-			out = append(out, e.Name())
+			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			out = append(out, e.Name()+": "+strings.Join(strings.Fields(string(stat))[:min(4, len(strings.Fields(string(stat))))], " "))
 		}
 	}
 	return out
