@@ -120,6 +120,9 @@ fi
 modcache=$(go env GOMODCACHE)
 gocache=$(go env GOCACHE)
 mkdir -p "$modcache" "$gocache"
+# The build runs with GOPROXY=off, so the mounted cache must already hold every module: on a
+# fresh machine nothing has filled it yet (go test would, but this script may run first).
+(cd "$ROOT" && go mod download)
 version=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)
 commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
 log "building $TAG (runwire $version)"
