@@ -27,6 +27,15 @@ const (
 // afUnix is AF_UNIX, the one socket family a task may keep where the policy allows it.
 const afUnix = 1
 
+// Socket types (socket(2)'s argument 1 without SOCK_NONBLOCK and SOCK_CLOEXEC): the
+// connection-oriented ones, whose socketpair ends cannot be pointed at another socket, and
+// the mask that strips the flags.
+const (
+	sockStream    = 1
+	sockSeqpacket = 5
+	sockTypeMask  = 0xf
+)
+
 // nr is a call's number on each architecture; -1: the architecture has no such call.
 type nr struct{ amd64, arm64 int }
 
@@ -40,7 +49,7 @@ type listEntry struct {
 	why     string
 	errno   syscall.Errno
 	when    func(SeccompPolicy) bool
-	test    func(SeccompPolicy) argTest
+	test    func(SeccompPolicy) argTests
 	refused string
 }
 
@@ -49,8 +58,6 @@ func refuse(name string, n nr, group, why string) listEntry {
 }
 
 func withoutTaskIPC(p SeccompPolicy) bool { return !p.TaskIPCNamespace }
-
-func withoutNetwork(p SeccompPolicy) bool { return !p.AllowNetwork }
 
 func sysv(name string, n nr, why string) listEntry {
 	e := refuse(name, n, "SysV IPC", why)
@@ -99,7 +106,7 @@ var seccompList = []listEntry{
 	{
 		name: "clone", nr: nr{56, 220}, group: "namespaces", errno: syscall.EPERM,
 		why:     "with a CLONE_NEW* flag, the same as unshare; fork, vfork, threads and posix_spawn (flags without them) stay allowed",
-		test:    func(SeccompPolicy) argTest { return argTest{arg: 0, refuseAny: cloneNamespaceFlags} },
+		test:    func(SeccompPolicy) argTests { return argTests{{arg: 0, refuseAny: cloneNamespaceFlags}} },
 		refused: "when its flags (argument 0) have any of 0x7e020000",
 	},
 	{
@@ -150,7 +157,7 @@ var seccompList = []listEntry{
 	{
 		name: "personality", nr: nr{135, 92}, group: "the machine", errno: syscall.EPERM,
 		why:     "beyond PER_LINUX (and the query 0xffffffff): ADDR_NO_RANDOMIZE turns address randomisation off for what the task starts, READ_IMPLIES_EXEC makes memory executable",
-		test:    func(SeccompPolicy) argTest { return argTest{arg: 0, allowOnly: []uint32{perLinux, personaQuery}} },
+		test:    func(SeccompPolicy) argTests { return argTests{{arg: 0, allowOnly: []uint32{perLinux, personaQuery}}} },
 		refused: "when argument 0 is neither 0 nor 0xffffffff",
 	},
 
@@ -168,16 +175,41 @@ var seccompList = []listEntry{
 	sysv("msgrcv", nr{70, 188}, whySysV),
 	sysv("msgctl", nr{71, 187}, whySysV),
 
-	// The network, unless RUNWIRE_PYTHON_NETWORK=allow.
+	// Sockets: the network unless RUNWIRE_PYTHON_NETWORK=allow, and the host's unix sockets
+	// wherever the task shares the host's mounts.
 	{
-		name: "socket", nr: nr{41, 198}, group: "sockets", errno: syscall.EPERM, when: withoutNetwork,
-		why:     "every family but AF_UNIX reaches a network (or the kernel's netlink and packet interfaces, more attack surface); AF_UNIX too while the task has no mount namespace of its own hiding the host's sockets. socketpair stays, for Python's own machinery",
-		refused: "unless `RUNWIRE_PYTHON_NETWORK=allow`; AF_UNIX (argument 0 = 1) is allowed only where the task has a mount namespace of its own that hides the host's sockets (today: none; its mount namespace holds only its tmpfs)",
-		test: func(p SeccompPolicy) argTest {
-			if p.PrivateMounts {
-				return argTest{arg: 0, allowOnly: []uint32{afUnix}}
+		name: "socket", nr: nr{41, 198}, group: "sockets", errno: syscall.EPERM, when: socketChecked,
+		why: "every family but AF_UNIX reaches a network (or the kernel's netlink and packet interfaces, more attack surface), and AF_UNIX reaches the host's unix sockets by path (`/run/…`, a mounted `docker.sock`: neither the network namespace nor Landlock covers a pathname socket) and, with the host's network, its abstract ones, while the task has no mount namespace of its own hiding them. socketpair stays, for Python's own machinery",
+		refused: "AF_UNIX (argument 0 = 1) always while the task shares the host's mounts (today: every task; its mount namespace holds only its tmpfs and /proc), " +
+			"every other family unless `RUNWIRE_PYTHON_NETWORK=allow`",
+		test: func(p SeccompPolicy) argTests {
+			switch {
+			case p.AllowNetwork: // and not PrivateMounts (socketChecked)
+				return argTests{{arg: 0, refuseIn: []uint32{afUnix}}}
+			case p.PrivateMounts:
+				return argTests{{arg: 0, allowOnly: []uint32{afUnix}}}
 			}
-			return argTest{} // no check: every socket() refused
+			return nil // every socket() refused
+		},
+	},
+	{
+		name: "socketpair", nr: nr{53, 199}, group: "sockets", errno: syscall.EPERM, when: socketChecked,
+		why: "a datagram pair's end can be pointed at any unix socket (`sendto` or `connect` with a path or an abstract name), which makes it socket(AF_UNIX) by another name; stream and seqpacket pairs, which Python's own machinery uses (`socket.socketpair()`, multiprocessing), are connected for good. Other families are the network, as for socket",
+		refused: "while the task shares the host's mounts, unless its type (argument 1 & 0xf) is SOCK_STREAM or SOCK_SEQPACKET; " +
+			"a family (argument 0) other than AF_UNIX unless `RUNWIRE_PYTHON_NETWORK=allow`",
+		test: func(p SeccompPolicy) argTests {
+			var tests argTests
+			if !p.AllowNetwork {
+				tests = append(tests, argTest{arg: 0, allowOnly: []uint32{afUnix}})
+			}
+			if !p.PrivateMounts {
+				tests = append(tests, argTest{arg: 1, mask: sockTypeMask, allowOnly: []uint32{sockStream, sockSeqpacket}})
+			}
+			return tests
 		},
 	},
 }
+
+// socketChecked: socket() and socketpair() have something to refuse, unless the task has the
+// network and a view of its own without the host's unix sockets.
+func socketChecked(p SeccompPolicy) bool { return !p.AllowNetwork || !p.PrivateMounts }

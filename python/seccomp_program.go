@@ -19,7 +19,8 @@ import (
 type SeccompPolicy struct {
 	// Arch is a GOARCH: "amd64" or "arm64" (others have no program).
 	Arch string
-	// AllowNetwork is RUNWIRE_PYTHON_NETWORK=allow: socket() is then not checked at all.
+	// AllowNetwork is RUNWIRE_PYTHON_NETWORK=allow: socket() then refuses only AF_UNIX (and
+	// only where PrivateMounts does not hold).
 	AllowNetwork bool
 	// TaskIPCNamespace: each task has an IPC namespace of its own (not one shared with the
 	// other tasks of the zygote), so SysV IPC reaches no one else and stays allowed.
@@ -48,29 +49,58 @@ type SeccompRule struct {
 }
 
 // argTest is a check of one argument's low 32 bits (the kernel reads int and unsigned int
-// arguments, and clone's flags, from those): the call is refused when any bit of refuseAny
-// is set, or when allowOnly is not empty and the value is none of it. The zero value refuses
-// the call whatever its arguments.
+// arguments, and clone's flags, from those), after an AND with mask where mask is not 0 (a
+// socket type without its SOCK_NONBLOCK and SOCK_CLOEXEC flags): the call is refused when any
+// bit of refuseAny is set, when the value is one of refuseIn, or when allowOnly is not empty
+// and the value is none of it. The zero value refuses the call whatever its arguments.
 type argTest struct {
 	arg       int
+	mask      uint32
 	refuseAny uint32
+	refuseIn  []uint32
 	allowOnly []uint32
 }
 
-func (t argTest) always() bool { return t.refuseAny == 0 && len(t.allowOnly) == 0 }
+// argTests are the checks of one call: it is refused when any of them refuses it. None: the
+// call is refused whatever its arguments.
+type argTests []argTest
+
+func (t argTest) always() bool {
+	return t.refuseAny == 0 && len(t.refuseIn) == 0 && len(t.allowOnly) == 0
+}
 
 func (t argTest) String() string {
+	arg := fmt.Sprintf("argument %d", t.arg)
+	if t.mask != 0 {
+		arg = fmt.Sprintf("argument %d & 0x%x", t.arg, t.mask)
+	}
 	switch {
 	case t.refuseAny != 0:
-		return fmt.Sprintf("argument %d has any of 0x%x", t.arg, t.refuseAny)
+		return fmt.Sprintf("%s has any of 0x%x", arg, t.refuseAny)
+	case len(t.refuseIn) > 0:
+		return fmt.Sprintf("%s is %s", arg, hexList(t.refuseIn))
 	case len(t.allowOnly) > 0:
-		vals := make([]string, len(t.allowOnly))
-		for i, v := range t.allowOnly {
-			vals[i] = fmt.Sprintf("0x%x", v)
-		}
-		return fmt.Sprintf("argument %d is not %s", t.arg, strings.Join(vals, " or "))
+		return fmt.Sprintf("%s is not %s", arg, hexList(t.allowOnly))
 	}
 	return ""
+}
+
+func hexList(values []uint32) string {
+	vals := make([]string, len(values))
+	for i, v := range values {
+		vals[i] = fmt.Sprintf("0x%x", v)
+	}
+	return strings.Join(vals, " or ")
+}
+
+func (ts argTests) String() string {
+	parts := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if s := t.String(); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", or ")
 }
 
 // Rules lists the calls the policy refuses on its architecture, in the program's order.
@@ -186,7 +216,7 @@ func (p SeccompPolicy) Program() (SeccompProgram, error) {
 		}
 		r := compiledRule{nr: uint32(n), errno: e.errno} //nolint:gosec // numbers below 1000
 		if e.test != nil {
-			r.test = e.test(p)
+			r.tests = e.test(p)
 		}
 		refused = append(refused, r)
 	}
@@ -210,7 +240,7 @@ func (p SeccompPolicy) Program() (SeccompProgram, error) {
 type compiledRule struct {
 	nr    uint32
 	errno syscall.Errno
-	test  argTest
+	tests argTests
 }
 
 // leafRules is how many calls a run of equality tests at the end of the search holds.
@@ -246,25 +276,50 @@ func searchTree(rules []compiledRule) ([]bpf.Instruction, error) {
 	return append(out, upper...), nil
 }
 
-// block is what follows a match of the rule's number: its refusal, or its argument test
-// and both outcomes.
+// block is what follows a match of the rule's number: its refusal, or its argument tests in
+// turn (each one's refusal, or on to the next) and, after the last, the allow.
 func (r compiledRule) block() []bpf.Instruction {
 	refused := bpf.RetConstant{Val: seccompRetErrno | uint32(r.errno)} //nolint:gosec // EPERM or ENOSYS
 	allow := bpf.RetConstant{Val: seccompRetAllow}
-	t := r.test
-	load := bpf.LoadAbsolute{Off: uint32(offArgs + 8*t.arg), Size: 4} //nolint:gosec // arg is 0..5
-	switch {
-	case t.always():
+	var out []bpf.Instruction
+	for _, t := range r.tests {
+		if t.always() {
+			return []bpf.Instruction{refused}
+		}
+		out = append(out, t.block(refused)...)
+	}
+	if len(out) == 0 {
 		return []bpf.Instruction{refused}
+	}
+	return append(out, allow)
+}
+
+// block is one argument test: it returns refused when the test refuses the call, and falls
+// through to what follows otherwise.
+func (t argTest) block(refused bpf.Instruction) []bpf.Instruction {
+	out := []bpf.Instruction{bpf.LoadAbsolute{Off: uint32(offArgs + 8*t.arg), Size: 4}} //nolint:gosec // arg is 0..5
+	if t.mask != 0 {
+		out = append(out, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: t.mask})
+	}
+	switch {
 	case t.refuseAny != 0:
-		return []bpf.Instruction{load, bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: t.refuseAny, SkipFalse: 1}, refused, allow}
+		return append(out, bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: t.refuseAny, SkipFalse: 1}, refused)
+	case len(t.refuseIn) > 0:
+		k := len(t.refuseIn)
+		for i, v := range t.refuseIn {
+			if i == k-1 {
+				out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v, SkipFalse: 1})
+			} else {
+				out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v, SkipTrue: uint8(k - 1 - i)}) //nolint:gosec // a few values
+			}
+		}
+		return append(out, refused)
 	}
 	k := len(t.allowOnly)
-	out := []bpf.Instruction{load}
 	for i, v := range t.allowOnly {
 		out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v, SkipTrue: uint8(k - i)}) //nolint:gosec // a few values
 	}
-	return append(out, refused, allow)
+	return append(out, refused)
 }
 
 // seccompGroups names the groups of a policy's rules, in order, for the start-up line.

@@ -96,6 +96,7 @@ const (
 	afInet6         = 10
 	afNetlink       = 16
 	afPacket        = 17
+	afTIPC          = 30
 )
 
 var _ = Describe("The seccomp program", Label("unit"), func() {
@@ -120,15 +121,18 @@ var _ = Describe("The seccomp program", Label("unit"), func() {
 						args = []uint64{addrNoRandomize}
 					case "socket":
 						args = []uint64{afInet}
+					case "socketpair":
+						args = []uint64{syscall.AF_UNIX, syscall.SOCK_DGRAM}
 					}
 					Expect(verdict(base, on(uint32(r.Number), args...))).To(Equal(refusedWith(r.Errno)), r.Syscall) //nolint:gosec // small numbers
 				}
 			})
 
 			It("allows what the list does not name", func() {
-				for _, nr := range []uint32{a.read, a.openat, a.write, a.socketpair, 500} {
+				for _, nr := range []uint32{a.read, a.openat, a.write, 500} {
 					Expect(verdict(base, on(nr))).To(Equal(uint32(retAllow)), "call %d", nr)
 				}
+				Expect(verdict(base, on(a.socketpair, syscall.AF_UNIX, syscall.SOCK_STREAM))).To(Equal(uint32(retAllow)))
 			})
 
 			It("answers clone3 with ENOSYS, so that glibc falls back to clone", func() {
@@ -168,13 +172,54 @@ var _ = Describe("The seccomp program", Label("unit"), func() {
 				}
 			})
 
-			It("leaves socket() alone with RUNWIRE_PYTHON_NETWORK=allow", func() {
+			It("refuses socket(AF_UNIX) alone with RUNWIRE_PYTHON_NETWORK=allow, while the task shares the host's mounts", func() {
 				p := base
 				p.AllowNetwork = true
+				for _, family := range []uint64{afInet, afInet6, afNetlink, 0xffffffff_00000000 | afInet} {
+					Expect(verdict(p, on(a.socket, family, syscall.SOCK_STREAM))).To(Equal(uint32(retAllow)), "family %#x", family)
+				}
+				for _, typ := range []uint64{syscall.SOCK_STREAM, syscall.SOCK_DGRAM, syscall.SOCK_SEQPACKET, syscall.SOCK_STREAM | syscall.SOCK_CLOEXEC} {
+					Expect(verdict(p, on(a.socket, syscall.AF_UNIX, typ))).To(Equal(refusedWith(syscall.EPERM)), "type %#x", typ)
+				}
+				Expect(p.Rules()).To(HaveLen(len(base.Rules())))
+			})
+
+			It("leaves socket() and socketpair() alone with the network allowed and mounts of the task's own", func() {
+				p := base
+				p.AllowNetwork, p.PrivateMounts = true, true
 				for _, family := range []uint64{syscall.AF_UNIX, afInet, afInet6, afNetlink} {
 					Expect(verdict(p, on(a.socket, family))).To(Equal(uint32(retAllow)), "family %d", family)
 				}
-				Expect(p.Rules()).To(HaveLen(len(base.Rules()) - 1))
+				Expect(verdict(p, on(a.socketpair, syscall.AF_UNIX, syscall.SOCK_DGRAM))).To(Equal(uint32(retAllow)))
+				Expect(p.Rules()).To(HaveLen(len(base.Rules()) - 2))
+			})
+
+			It("refuses datagram socketpairs (whose ends can be pointed at any unix socket) while the task shares the host's mounts", func() {
+				for _, network := range []bool{false, true} {
+					p := base
+					p.AllowNetwork = network
+					for _, typ := range []uint64{syscall.SOCK_STREAM, syscall.SOCK_SEQPACKET, syscall.SOCK_STREAM | syscall.SOCK_CLOEXEC | syscall.SOCK_NONBLOCK, 0xffffffff_00000000 | syscall.SOCK_STREAM} {
+						Expect(verdict(p, on(a.socketpair, syscall.AF_UNIX, typ))).To(Equal(uint32(retAllow)), "network %v, type %#x", network, typ)
+					}
+					// SOCK_RAW is a datagram socket to AF_UNIX.
+					for _, typ := range []uint64{syscall.SOCK_DGRAM, syscall.SOCK_RAW, syscall.SOCK_DGRAM | syscall.SOCK_CLOEXEC, 0, 0xf} {
+						Expect(verdict(p, on(a.socketpair, syscall.AF_UNIX, typ))).To(Equal(refusedWith(syscall.EPERM)), "network %v, type %#x", network, typ)
+					}
+				}
+				p := base
+				p.PrivateMounts = true
+				Expect(verdict(p, on(a.socketpair, syscall.AF_UNIX, syscall.SOCK_DGRAM))).To(Equal(uint32(retAllow)), "socket(AF_UNIX) is allowed there too")
+			})
+
+			It("refuses socketpair() of a family other than AF_UNIX unless the network is allowed", func() {
+				for _, private := range []bool{false, true} {
+					p := base
+					p.PrivateMounts = private
+					Expect(verdict(p, on(a.socketpair, afTIPC, syscall.SOCK_STREAM))).To(Equal(refusedWith(syscall.EPERM)), "mounts of its own: %v", private)
+				}
+				p := base
+				p.AllowNetwork = true
+				Expect(verdict(p, on(a.socketpair, afTIPC, syscall.SOCK_STREAM))).To(Equal(uint32(retAllow)))
 			})
 
 			It("refuses SysV IPC unless the task has an IPC namespace of its own", func() {
@@ -270,5 +315,5 @@ var unixNumbers = map[string]int{
 	"shmget":      unix.SYS_SHMGET, "shmat": unix.SYS_SHMAT, "shmctl": unix.SYS_SHMCTL, "shmdt": unix.SYS_SHMDT,
 	"semget": unix.SYS_SEMGET, "semop": unix.SYS_SEMOP, "semtimedop": unix.SYS_SEMTIMEDOP, "semctl": unix.SYS_SEMCTL,
 	"msgget": unix.SYS_MSGGET, "msgsnd": unix.SYS_MSGSND, "msgrcv": unix.SYS_MSGRCV, "msgctl": unix.SYS_MSGCTL,
-	"socket": unix.SYS_SOCKET,
+	"socket": unix.SYS_SOCKET, "socketpair": unix.SYS_SOCKETPAIR,
 }
