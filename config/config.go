@@ -140,6 +140,10 @@ type Python struct {
 	// Walls is "require" (the default: no Python task runs when an expected wall is missing)
 	// or "best-effort" (tasks run with what the kernel gives; logged loudly).
 	Walls string `koanf:"walls"`
+	// Preload names modules (stdlib or external, dotted names allowed) the zygote imports
+	// before it forks, besides each name of Sandbox.ExternalAllow, so that every task
+	// inherits them loaded. The allowlists still decide what user code may import.
+	Preload []string `koanf:"preload"`
 }
 
 // Default returns the built-in defaults: n8n's Python runner defaults for
@@ -192,6 +196,7 @@ func Default() Config {
 			Network:       "deny",
 			Unavailable:   "fail",
 			Walls:         "require",
+			Preload:       []string{},
 		},
 		PingInterval:     30 * time.Second,
 		HandshakeTimeout: 10 * time.Second,

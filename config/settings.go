@@ -68,6 +68,7 @@ var settings = []setting{
 	{"python.network", "RUNWIRE_PYTHON_NETWORK", "", kindString, "deny (default: tasks get no network) or allow"},
 	{"python.unavailable", "RUNWIRE_UNAVAILABLE", "", kindString, "while Python cannot run tasks: fail (default: offer, answer each at once with the reason) or withdraw (stop offering)"},
 	{"python.walls", "RUNWIRE_PYTHON_WALLS", "", kindString, "require (default: no Python task without every expected wall) or best-effort"},
+	{"python.preload", "RUNWIRE_PYTHON_PRELOAD", "", kindList, "modules the zygote imports before it forks, besides N8N_RUNNERS_EXTERNAL_ALLOW's (comma list)"},
 	{"ping_interval", "RUNWIRE_PING_INTERVAL", "", kindDuration, "broker ping period; one missed pong = connection lost (> 0)"},
 	{"handshake_timeout", "RUNWIRE_HANDSHAKE_TIMEOUT", "", kindDuration, "dial start to broker:inforequest (> 0)"},
 	{"settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT", "", kindDuration, "accepting a task to receiving its settings; then it is dropped (> 0)"},

@@ -129,6 +129,11 @@ func validate(c Config, origin map[string]string) []error {
 	if c.Python.Walls != "require" && c.Python.Walls != "best-effort" {
 		v.fail("python.walls", "RUNWIRE_PYTHON_WALLS must be require or best-effort, got %q", c.Python.Walls)
 	}
+	for _, name := range c.Python.Preload {
+		if !moduleName(name) {
+			v.fail("python.preload", "RUNWIRE_PYTHON_PRELOAD names modules to import (such as pandas or xml.etree), got %q; list dotted module names separated by commas", name)
+		}
+	}
 	if c.SettingsTimeout <= 0 {
 		v.fail("settings_timeout", "RUNWIRE_SETTINGS_TIMEOUT must be greater than 0, got %s", c.SettingsTimeout)
 	}
@@ -184,6 +189,21 @@ func (v *validator) allowlist(key string, list []string) {
 		v.fail(key, "%s: \"*\" allows everything and must be the only entry, got %s; use \"*\" alone or list the names",
 			envOf(key), v.show(key, strings.Join(list, ",")))
 	}
+}
+
+// moduleName is a dotted Python module name of ASCII identifiers: "pandas", "xml.etree".
+func moduleName(name string) bool {
+	for part := range strings.SplitSeq(name, ".") {
+		if part == "" || (part[0] >= '0' && part[0] <= '9') {
+			return false
+		}
+		for _, r := range part {
+			if r != '_' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // safeURI drops user info, query and fragment before a URI goes into a

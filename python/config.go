@@ -32,6 +32,7 @@ func OptionsFrom(cfg config.Config, environ []string, logger *slog.Logger) Optio
 		TmpBytes:        cfg.Python.TmpBytes,
 		MaxPayload:      cfg.MaxPayload,
 		Prefork:         cfg.Python.Prefork,
+		Preload:         cfg.Python.Preload,
 		MaxConcurrency:  cfg.MaxConcurrency,
 		Logger:          logger,
 	}

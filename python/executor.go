@@ -53,6 +53,9 @@ type Options struct {
 	TmpBytes int64
 	// MaxPayload bounds one frame from a child (N8N_RUNNERS_MAX_PAYLOAD).
 	MaxPayload int64
+	// Preload names modules the zygote imports before it forks (RUNWIRE_PYTHON_PRELOAD),
+	// besides ExternalAllow's names; the allowlists still decide what user code may import.
+	Preload []string
 	// Prefork is how many children are kept forked and waiting; 0 means 2.
 	Prefork int
 	// MaxConcurrency is the most tasks that run at once; it sizes the pool.
@@ -419,6 +422,8 @@ func (e *Executor) Execute(ctx context.Context, task tasks.Task, console tasks.C
 			return nil, &tasks.Error{Message: msgNoRead, Description: ptr("")}
 		}
 		switch f.Type {
+		case "imports":
+			logImports(e.log, task.ID, f.Modules)
 		case "analysis":
 			if f.OK {
 				e.cache.store(key, nil)

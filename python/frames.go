@@ -117,6 +117,7 @@ type childFrame struct {
 	Description *string         `json:"description"`
 	Fatal       bool            `json:"fatal"`
 	Walls       helloWalls      `json:"walls"`
+	Modules     []importNote    `json:"modules"` // an imports frame's
 }
 
 // helloWalls is what a child reports in its hello that it applied to itself.

@@ -181,6 +181,7 @@ func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 		Limits: limits, MaxPrints: maxPrints, MaxPayload: e.opts.MaxPayload, AllowNetwork: e.opts.AllowNetwork, Landlock: true,
 		SeccompFor: e.seccompFor, TmpBytes: e.opts.TmpBytes, BreakLandlock: e.opts.BreakLandlockForSpecs, BreakProc: e.opts.BreakProcForSpecs,
 		RefuseProcProbe: e.opts.RefuseProcProbeForSpecs, forkFault: e.opts.ForkFaultForSpecs,
+		Preload: preloadNames(e.opts.ExternalAllow, e.opts.Preload),
 	}, e.opts.Prefork, cg, e.log)
 	if err != nil {
 		if cg != nil {
@@ -212,6 +213,7 @@ func (e *Executor) startZygote(ctx context.Context) (*zygote, error) {
 		z.close()
 		return nil, err
 	}
+	e.logPreloads(z.preload, interp.Path)
 	z.pool.topUp()
 	e.mu.Lock()
 	e.interp = interp

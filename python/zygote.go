@@ -38,8 +38,9 @@ type zygote struct {
 	ready     chan struct{} // closed on the zygote's first "ready"
 	readyOnce sync.Once
 	version   string
-	landlock  int // the kernel's Landlock ABI, as the zygote found it
-	seccomp   int // the rules every child must report installed in its hello (0: no filter)
+	preload   *preloadReport // what the zygote's preloads did (nil: it had none)
+	landlock  int            // the kernel's Landlock ABI, as the zygote found it
+	seccomp   int            // the rules every child must report installed in its hello (0: no filter)
 	// landlockRules is the size of the rule set every child must report applied (0: no
 	// Landlock expected: the kernel has none, or the config asks for none).
 	landlockRules int
@@ -152,6 +153,8 @@ type zygoteConfig struct {
 	// Seccomp is the filter every child installs before its hello; nil: none (no program
 	// for this architecture).
 	Seccomp *seccompConfig `json:"seccomp,omitempty"`
+	// Preload is what the zygote imports before it forks (preloadNames).
+	Preload []string `json:"preload,omitempty"`
 	// forkFault is Options.ForkFaultForSpecs (not sent: each fork line carries its fault).
 	forkFault func() string
 }
@@ -378,6 +381,7 @@ func (z *zygote) readControl() {
 				Proc                string `json:"proc"`
 				ProcError           string `json:"procError"`
 			} `json:"walls"`
+			Preload *preloadReport `json:"preload"`
 		}
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
 			z.log.Warn("Unreadable line from the Python zygote", "size", len(sc.Bytes()))
@@ -386,7 +390,7 @@ func (z *zygote) readControl() {
 		switch m.Type {
 		case "ready":
 			z.readyOnce.Do(func() {
-				z.version = m.Version
+				z.version, z.preload = m.Version, m.Preload
 				z.landlock, z.landlockRules = m.Walls.Landlock, m.Walls.LandlockRules
 				if z.seccomp > 0 && m.Walls.Seccomp != z.seccomp {
 					z.seccompRefused = m.Walls.SeccompError

@@ -76,6 +76,10 @@ class Config:
             )
         self.block_env = line.get("blockEnvAccess") is not False
         self.env_allow = tuple(_names(line, "envAllow"))
+        # Modules the zygote imports before it forks (N8N_RUNNERS_EXTERNAL_ALLOW's names and
+        # RUNWIRE_PYTHON_PRELOAD's, as runwire lists them); preloaded, what they loaded.
+        self.preload = tuple(_names(line, "preload"))
+        self.preloaded = frozenset()
         limits = line.get("limits")
         self.limits = limits if isinstance(limits, dict) else {}
         tmp_root = line.get("tmpRoot")
@@ -231,7 +235,7 @@ class Prepared:
             harden_formatter(sys.modules["string"])
         check = sandbox.import_checker(config.policy)
         sandbox.clear_environment(config.block_env, config.env_allow)
-        self.removed_modules = sandbox.clean_modules(config.policy, OWN_MODULES, _OWN_DIR)
+        self.removed_modules = sandbox.clean_modules(config.policy, OWN_MODULES, _OWN_DIR, config.preloaded)
         wrap = sandbox.import_wrapper(views.for_policy(config.policy))
         sandbox.harden_importlib(config.policy, check, wrap)
         self.scope = {
@@ -286,6 +290,9 @@ class Task:
         dropped = self.connected.recorder.dropped()
         if dropped:
             self.connected.send_print(printing.truncation_entry(dropped))
+        noted = sandbox.imports_noted()
+        if noted:
+            self.channel.send({"type": "imports", "modules": noted})
         self.channel.send_parts(parts)
 
     def fail(self, message, description=None, fatal=False):

@@ -3,7 +3,7 @@ warms up, prepares what every child inherits, then serves fork requests.
 
 Control channel: JSON lines on stdin (from runwire) and stdout (to runwire).
   in:  {"type":"config",...} once, then {"type":"fork"} per child wanted
-  out: {"type":"ready","pid","version"}, {"type":"forked","pid"}, {"type":"exit","pid","code","cpu"},
+  out: {"type":"ready","pid","version","walls","preload"}, {"type":"forked","pid"}, {"type":"exit","pid","code","cpu"},
        {"type":"error","message"} (fatal: the zygote exits)
 The zygote imports everything a task needs once, then forks children on request (each
 runs one task: see child.py), reaps them and reports how they ended (code >= 0: exit
@@ -16,7 +16,9 @@ import json
 import os
 import select
 import sys
+import time
 
+import allowlist
 import child  # imports the whole runtime
 import seccomp
 import taskns
@@ -49,6 +51,75 @@ def _read_config_line():
         buf += chunk
     line, _, rest = buf.partition(b"\n")
     return line, rest
+
+
+# Thread pools a numerical library starts when it loads (OpenBLAS, OpenMP, MKL, numexpr) are
+# not forked with the zygote: a pool whose threads held a lock at the fork can hang the child
+# that uses it. Preloads load them with one thread (so none is started), unless runwire's
+# environment, through N8N_RUNNER_ENV_ALLOW, sets the variable itself.
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _threads():
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+def _resident():
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _preload(names):
+    """Import each name before the first fork, so that every child inherits it loaded.
+    A name that fails is reported and skipped; nothing a preload does stops the zygote
+    short of killing it. Returns the ready line's report and the names of every module
+    loaded by then (see sandbox.clean_modules: they stay in sys.modules)."""
+    report = {"loaded": [], "failed": [], "rssBefore": _resident()}
+    for variable in _THREAD_VARIABLES:
+        os.environ.setdefault(variable, "1")
+    # fd 1 is the control channel: a module that prints as it loads writes to stderr instead
+    # (runwire's debug log).
+    saved_fd, saved_stdout = os.dup(1), sys.stdout
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        for name in names:
+            threads = _threads()
+            start = time.perf_counter()
+            try:
+                __import__(name)
+            except BaseException as error:  # noqa: B036 - SystemExit too: a preload never stops the zygote
+                text = "%s: %s" % (type(error).__name__, error)
+                report["failed"].append({"name": name, "error": text[:1000]})
+                continue
+            report["loaded"].append(
+                {"name": name, "ms": round((time.perf_counter() - start) * 1000, 1), "threads": _threads() - threads}
+            )
+    finally:
+        try:
+            sys.stdout.flush()
+        except BaseException:  # noqa: B036 - whatever a preload did to sys.stdout
+            pass
+        sys.stdout = saved_stdout
+        os.dup2(saved_fd, 1)
+        os.close(saved_fd)
+    report["rssAfter"] = _resident()
+    report["threads"] = _threads()
+    return report, frozenset(sys.modules)
+
+
+def _needs_site(config):
+    # runwire starts Python without site (-S: leaner and faster); external packages need
+    # site-packages on sys.path, so they get it when any is allowed or preloaded.
+    if config.policy.external_all or config.policy.external:
+        return True
+    return any(name.split(".", 1)[0] not in allowlist.STDLIB_NAMES for name in config.preload)
 
 
 def _warm_up(config):
@@ -169,12 +240,13 @@ def main():
     line, rest = _read_config_line()
     try:
         config = child.Config(json.loads(line))
-        if config.policy.external_all or config.policy.external:
-            # runwire starts Python without site (-S: leaner and faster); external packages
-            # need site-packages on sys.path, so they get it when any is allowed.
+        if _needs_site(config):
             import site
 
             site.main()
+        preload = None
+        if config.preload:
+            preload, config.preloaded = _preload(config.preload)
         _warm_up(config)
         # Last: from here on this process imports nothing (see Prepared).
         prepared = child.Prepared(config)
@@ -205,6 +277,10 @@ def main():
         found["seccomp"] = config.seccomp.rules if refused is None else 0
         if refused is not None:
             found["seccompError"] = refused
-    _write_line({"type": "ready", "pid": os.getpid(), "version": version, "walls": found})
+    ready = {"type": "ready", "pid": os.getpid(), "version": version, "walls": found}
+    if preload is not None:
+        preload["rss"] = _resident()  # after the collection, gc.freeze and the trim
+        ready["preload"] = preload
+    _write_line(ready)
     zygote.serve(rest)
 

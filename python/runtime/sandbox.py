@@ -6,6 +6,7 @@ import importlib
 import os
 import resource
 import sys
+from time import perf_counter as _clock
 
 import rules
 from allowlist import STDLIB_NAMES, check_import, resolve_name
@@ -116,16 +117,25 @@ def clear_environment(block, keep):
     os.environ.update(kept)
 
 
-def clean_modules(policy, own_modules, own_dir):
+def clean_modules(policy, own_modules, own_dir, preloaded=()):
     """Drop every module the allowlists do not cover from sys.modules, so that getting one
     back takes an import (which the guard checks). Kept: a few the interpreter needs, the
     allow-listed modules and their submodules; with stdlib `*` every stdlib module, with
     external `*` every non-stdlib module already loaded. Then runwire's own modules go,
     whatever the lists say, `__main__` becomes an empty module, and the runtime directory
     leaves sys.path. Returns the removed modules: holding on to them spares the child
-    from tearing them down (user code cannot reach them)."""
+    from tearing them down (user code cannot reach them).
+
+    `preloaded` (every module loaded once the zygote's preloads ran: theirs, their
+    dependencies, and what the interpreter had loaded before, which they may use) stays,
+    whatever the allowlists say: a preloaded library that later imports a module, or looks
+    one up in sys.modules (`warnings.catch_warnings` does, under pandas), must find the one
+    it was loaded with, not fail or load a second copy (numpy's C extensions refuse to load
+    twice). User code still cannot reach them: its imports ask the allowlists first, and its
+    views (sys.modules included) hide what the allowlists do not cover."""
     modules = sys.modules
     keep = set(rules.ALWAYS_KEPT_MODULES)
+    keep.update(preloaded)
     keep.update(STDLIB_NAMES if policy.stdlib_all else policy.stdlib)
     if policy.external_all:
         keep.update(name for name in modules if name not in STDLIB_NAMES)
@@ -244,6 +254,48 @@ class _PlainViewed:
         return view if view is not None else self.wrap(result, name, args, kwargs)
 
 
+# What user code imported in this process (it runs one task): the name it asked for ->
+# [the module's name, already in sys.modules before, seconds the import took]. The child
+# reports it with the task's outcome (imports_noted).
+_NOTED = {}
+_MAX_NOTED = 64
+
+
+class _Noting:
+    """A user-code import entry point (`inner`, after the allowlist check) that notes, the
+    first time each name is asked for, whether the module was loaded already and how long
+    the import took."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, name, *args, **kwargs):
+        key = _plain_str(name)
+        if not isinstance(key, str) or key in _NOTED or len(_NOTED) >= _MAX_NOTED:
+            return self.inner(name, *args, **kwargs)
+        target, anchor = import_target(key, args, kwargs)
+        if anchor and target.startswith("."):
+            try:
+                target = resolve_name(target, anchor)
+            except (ImportError, ValueError):
+                pass
+        loaded = target in sys.modules
+        start = _clock()
+        result = self.inner(name, *args, **kwargs)
+        _NOTED[key] = [target, loaded, _clock() - start]
+        return result
+
+
+def imports_noted():
+    """What user code imported, for the child's imports frame: [{name, loaded, ms}]."""
+    return [
+        {"name": target[:200], "loaded": loaded, "ms": round(seconds * 1000, 3)}
+        for target, loaded, seconds in _NOTED.values()
+    ]
+
+
 class _CheckedPlain:
     """_Plain after the import check: importlib's entry points called by library code, with
     transitive imports not allowed (the module is real: library code's own business)."""
@@ -276,7 +328,7 @@ def harden_importlib(policy, check, wrap=None):
             library = _CheckedPlain(check, real)
         else:
             library = None  # no views: every caller gets the same
-        user = plain if wrap is None else _PlainViewed(real, wrap)
+        user = _Noting(plain if wrap is None else _PlainViewed(real, wrap))
         setattr(importlib, attribute, _GuardedImport(check, user, library=library))
 
 
@@ -291,5 +343,5 @@ def user_builtins(deny, check, wrap=None):
     (Python 3.9-3.12 could not run imports with a non-dict builtins anyway.)"""
     values = {name: value for name, value in vars(builtins).items() if name not in deny}
     real = _Plain(_REAL_IMPORT) if wrap is None else _PlainViewed(_REAL_IMPORT, wrap)
-    values["__import__"] = _GuardedImport(check, real)
+    values["__import__"] = _GuardedImport(check, _Noting(real))
     return values

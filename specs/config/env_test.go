@@ -110,6 +110,7 @@ var _ = Describe("Environment variables", func() {
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK", "allow", python, withPython(func(p *config.Python) { p.Network = "allow" })),
 		Entry(nil, "RUNWIRE_UNAVAILABLE", "withdraw", python, withPython(func(p *config.Python) { p.Unavailable = "withdraw" })),
 		Entry(nil, "RUNWIRE_PYTHON_WALLS", "best-effort", python, withPython(func(p *config.Python) { p.Walls = "best-effort" })),
+		Entry(nil, "RUNWIRE_PYTHON_PRELOAD", " pandas, xml.etree ,numpy", python, withPython(func(p *config.Python) { p.Preload = []string{"pandas", "xml.etree", "numpy"} })),
 	)
 
 	It("reads n8n's bool rule the other way too: only true is true", func() {

@@ -53,6 +53,7 @@ python:
   network: allow
   unavailable: withdraw
   walls: best-effort
+  preload: [pandas, numpy]
 `
 
 var _ = Describe("The YAML config file", func() {
@@ -83,7 +84,7 @@ var _ = Describe("The YAML config file", func() {
 			PingInterval:     10 * time.Second,
 			HandshakeTimeout: 3 * time.Second,
 			SettingsTimeout:  4 * time.Second,
-			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, TmpBytes: 2 << 20, Processes: 8, Network: "allow", Unavailable: "withdraw", Walls: "best-effort"},
+			Python:           config.Python{Interpreter: "/usr/bin/python3.11", Prefork: 3, MemoryBytes: 1 << 30, CPUSeconds: 30, OpenFiles: 64, FileSizeBytes: 1 << 20, TmpBytes: 2 << 20, Processes: 8, Network: "allow", Unavailable: "withdraw", Walls: "best-effort", Preload: []string{"pandas", "numpy"}},
 			File:             p,
 		}))
 	})

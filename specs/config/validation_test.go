@@ -71,6 +71,8 @@ var _ = Describe("Validation", func() {
 		Entry(nil, "RUNWIRE_PYTHON_NETWORK=open", "RUNWIRE_PYTHON_NETWORK", "deny or allow"),
 		Entry(nil, "RUNWIRE_UNAVAILABLE=queue", "RUNWIRE_UNAVAILABLE", "fail or withdraw"),
 		Entry(nil, "RUNWIRE_PYTHON_WALLS=off", "RUNWIRE_PYTHON_WALLS", "require or best-effort"),
+		Entry(nil, "RUNWIRE_PYTHON_PRELOAD=pandas,beautifulsoup4>=4", "RUNWIRE_PYTHON_PRELOAD", `got "beautifulsoup4>=4"; list dotted module names`),
+		Entry(nil, "RUNWIRE_PYTHON_PRELOAD=xml..etree", "RUNWIRE_PYTHON_PRELOAD", `got "xml..etree"`),
 	)
 
 	DescribeTable("accepts the boundaries",
