@@ -78,6 +78,7 @@ walls-matrix: ## The walls specs under a Docker-like profile and without Landloc
 check: fmt-check vet lint test release-check e2e e2e-container ## Everything CI runs: the checks, the specs, then the real-n8n suite and the container runs (not yet e2e-queue: README).
 
 N8N_INSTALL := e2e/scripts/install-n8n.sh
+PANDAS_INSTALL := e2e/scripts/install-python-pandas.sh
 
 RELEASE_ARCHS := amd64 arm64
 
@@ -94,8 +95,9 @@ release-check: release ## The release binaries: static, checksummed, and the arm
 	RUNWIRE_RELEASE_DIR=$(CURDIR)/dist RUNWIRE_RELEASE_VERSION=$(VERSION) RUNWIRE_RELEASE_COMMIT=$(COMMIT) \
 		$(GO) test -count=1 ./specs/release/
 
-e2e: ## runwire in a real n8n (specs/e2e). Installs n8n once per machine into ~/.cache/runwire (about 4-7 minutes, 3 GB).
+e2e: ## runwire in a real n8n (specs/e2e). Installs n8n once per machine into ~/.cache/runwire (about 4-7 minutes, 3 GB), and Debian's python3-pandas.
 	$(N8N_INSTALL) >/dev/null
+	$(PANDAS_INSTALL) >/dev/null
 	@mkdir -p $(BIN)
 	RUNWIRE_E2E_REPORT=$(CURDIR)/$(BIN)/e2e-roundtrip.md $(GO) test -race -count=1 -tags e2e -timeout 30m ./specs/e2e/ -args -ginkgo.label-filter='e2e && !container' $(E2E_FLAGS)
 	@echo "Webhook round trip in a real n8n ($(BIN)/e2e-roundtrip.md):"; cat $(BIN)/e2e-roundtrip.md
@@ -124,6 +126,7 @@ demo-down: ## Stop the n8n and runwire that `make demo` left running.
 bench: build ## Benchmarks: the Go task round trip (no-op executor), then bin/runwire end to end over a loopback broker (docs/performance.md).
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./tasks/
 	$(GO) build -o $(BIN)/runwire-bench ./cmd/runwire-bench
+	$(PANDAS_INSTALL) || echo "bench: no pandas for /usr/bin/python3: the preload cases are skipped"
 	$(BIN)/runwire-bench --runwire $(BIN)/runwire $(BENCH_FLAGS)
 
 fmt-check:

@@ -38,6 +38,14 @@ func (b *bench) run(ctx context.Context) error {
 	if b.opts.coldOnly {
 		return nil
 	}
+	if b.opts.preloadTasks > 0 {
+		if err := b.benchPreload(ctx); err != nil {
+			return err
+		}
+	}
+	if b.opts.preloadOnly {
+		return nil
+	}
 	if err := b.benchStarts(ctx, ws[0]); err != nil {
 		return err
 	}

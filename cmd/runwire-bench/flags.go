@@ -29,6 +29,10 @@ type options struct {
 	cold        int
 	coldPythons []string
 	coldOnly    bool
+	// preloadTasks is how many tasks each preload case measures (0: none); preloadOnly
+	// runs those cases only.
+	preloadTasks int
+	preloadOnly  bool
 }
 
 func parseFlags(args []string) (options, error) {
@@ -49,6 +53,8 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.cold, "cold", 20, "fresh processes per --cold-python interpreter for the cold start (0: none)")
 	coldPythons := fs.String("cold-python", "/usr/bin/python3,python3", "comma-separated RUNWIRE_PYTHON values for the cold start (a missing one is skipped)")
 	fs.BoolVar(&o.coldOnly, "cold-only", false, "measure the cold start only, not the start-up runs and workloads")
+	fs.IntVar(&o.preloadTasks, "preload", 200, "measured tasks per preload case: pandas and an import-heavy stdlib task, without and with preloads, with /usr/bin/python3 (0: none)")
+	fs.BoolVar(&o.preloadOnly, "preload-only", false, "run the preload cases only")
 	levels := fs.String("in-flight", "1,5", "in-flight levels; each gets a runwire with N8N_RUNNERS_MAX_CONCURRENCY at that level")
 	if err := fs.Parse(args); err != nil {
 		return o, err

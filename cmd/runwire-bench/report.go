@@ -23,6 +23,8 @@ type report struct {
 	cold           []coldSample
 	samples        []sample
 	mem            []memSnapshot
+	preload        []*preloadCase
+	preloadSkipped string // why the preload cases did not run
 	oddities       []string
 }
 
@@ -76,6 +78,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "runwire %s · %s · %s · bench built with %s\n\n", version, r.machine, python, runtime.Version())
 
 	printCold(w, r.cold)
+	printPreload(w, r)
 	if len(r.samples) == 0 {
 		fmt.Fprintf(w, "Load average (1 min) before the run %s, after %s.\n", r.loadBefore, r.loadAfter)
 		r.printOddities(w)

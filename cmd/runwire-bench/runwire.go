@@ -200,6 +200,8 @@ func (l *logWatch) line(text string) {
 		l.fields["python_boot"] = str(rec["boot"])
 		l.fields["python"] = str(rec["python"])
 		l.fields["python_version"] = str(rec["version"])
+	case "Python modules preloaded in the zygote":
+		l.fields["preloaded"] = fmt.Sprintf("%s, zygote RSS %s B once ready (%s B more than before the preloads)", str(rec["modules"]), str(rec["zygote_rss_bytes"]), str(rec["added_bytes"]))
 	default:
 		if strings.HasPrefix(msg, "Python task isolation in force") {
 			l.fields["isolation"] = msg

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -149,6 +150,22 @@ var _ = Describe("runwire's own settings, seen from n8n", Label("e2e"), func() {
 		Expect(status).To(Equal(http.StatusOK), string(answer))
 		Expect(answer).To(MatchJSON(`[{"s": "[1]"}]`))
 	})
+
+	It("runs a Code node using pandas, preloaded (RUNWIRE_PYTHON_PRELOAD=pandas, Debian's python3-pandas)", func(ctx SpecContext) {
+		const debianPython = "/usr/bin/python3"
+		if err := exec.CommandContext(ctx, debianPython, "-c", "import pandas").Run(); err != nil {
+			Skip(fmt.Sprintf("needs Debian's python3-pandas for %s (make e2e installs it: e2e/scripts/install-python-pandas.sh): %v", debianPython, err))
+		}
+		r := startRunwire("RUNWIRE_PYTHON="+debianPython, "RUNWIRE_PYTHON_PRELOAD=pandas", "N8N_RUNNERS_EXTERNAL_ALLOW=pandas")
+		code := "import pandas as pd\n" +
+			"s = pd.DataFrame([{\"k\": i % 7, \"v\": i} for i in range(200)]).groupby(\"k\")[\"v\"].sum()\n" +
+			"return [{\"json\": {str(k): int(v) for k, v in s.items()}}]"
+		status, answer, _ := run(ctx, python("pandas", code, n8n.RunOnceForAllItems, false), map[string]any{})
+		Expect(status).To(Equal(http.StatusOK), string(answer))
+		Expect(answer).To(MatchJSON(`[{"0": 2842, "1": 2871, "2": 2900, "3": 2929, "4": 2758, "5": 2786, "6": 2814}]`))
+		Expect(string(r.session.Out.Contents())).To(MatchRegexp(`Python modules preloaded in the zygote.*pandas \(\d+ ms\)`),
+			"pandas was loaded by the zygote, before the fork")
+	}, SpecTimeout(time.Minute))
 
 	It("times a task out after N8N_RUNNERS_TASK_TIMEOUT with n8n's message, leaves no process behind and runs the next task", func(ctx SpecContext) {
 		r := startRunwire("N8N_RUNNERS_TASK_TIMEOUT=2")
