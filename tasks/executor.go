@@ -25,6 +25,12 @@ type Availability interface {
 	Available() bool
 }
 
+// problemer is an executor that can say why it cannot run a task now ("" when it can), in
+// runwire's words, naming the setting to fix; the python executor is one. It must not block.
+type problemer interface {
+	Problem() string
+}
+
 // ExecutorFunc adapts a function to Executor.
 type ExecutorFunc func(ctx context.Context, task Task, console Console) (json.RawMessage, error)
 

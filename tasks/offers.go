@@ -74,7 +74,7 @@ func (m *Manager) accept(msg transport.TaskOfferAccept) {
 	m.mu.Unlock()
 
 	if reason != "" {
-		m.log.Debug("Rejected task", "task_id", msg.TaskID, "reason", reason)
+		m.logRejected(msg.TaskID, reason)
 		if m.opts.Observer != nil {
 			typ := o.taskType
 			if !known {
@@ -85,7 +85,7 @@ func (m *Manager) accept(msg transport.TaskOfferAccept) {
 		_ = s.link.Send(s.ctx, transport.TaskRejected{TaskID: msg.TaskID, Reason: reason})
 		return
 	}
-	m.log.Info("Accepted task " + msg.TaskID)
+	m.log.Debug("Accepted task " + msg.TaskID)
 	_ = s.link.Send(s.ctx, transport.TaskAccepted{TaskID: msg.TaskID})
 	s.link.ResetIdle()
 }

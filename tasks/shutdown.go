@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -69,7 +70,7 @@ func (m *Manager) Shutdown(ctx context.Context) (cancelled int) {
 func (m *Manager) cutOff(match func(*task) bool, reason error) []string {
 	m.mu.Lock()
 	var ids []string
-	var abort []*task
+	var abort, dropped []*task
 	for _, t := range m.tasks {
 		if !match(t) {
 			continue
@@ -77,11 +78,16 @@ func (m *Manager) cutOff(match func(*task) bool, reason error) []string {
 		ids = append(ids, t.id)
 		if t.state == waitingForSettings {
 			m.removeLocked(t)
+			dropped = append(dropped, t)
 		} else {
 			abort = append(abort, t)
 		}
 	}
 	m.mu.Unlock()
+	for _, t := range dropped {
+		m.logEnd(slog.LevelInfo, t, OutcomeCancelled, reason.Error()+" before its settings came")
+		m.observeEnd(t, OutcomeCancelled)
+	}
 	for _, t := range abort {
 		m.abortTask(t, reason)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -123,7 +124,7 @@ func (m *Manager) settings(msg transport.TaskSettings) {
 	m.wg.Add(1)
 	m.mu.Unlock()
 
-	m.log.Info("Received task " + t.id)
+	m.log.Debug("Received task " + t.id)
 	go m.run(ctx, ex, t, msg.Settings)
 }
 
@@ -157,7 +158,7 @@ func (m *Manager) finish(t *task, result json.RawMessage, err error) {
 		m.observeEnd(t, outcome)
 	}()
 	if errors.Is(abort, errConnLost) {
-		m.log.Warn("Lost the result of task "+t.id+": the connection to the broker ended while it ran", "task_id", t.id)
+		m.logEnd(slog.LevelWarn, t, outcome, "the connection to the broker ended while it ran: its result is lost")
 		return
 	}
 	msg := m.terminal(t, result, err, abort)
@@ -171,17 +172,23 @@ func (m *Manager) finish(t *task, result json.RawMessage, err error) {
 		serr = s.link.Send(s.ctx, msg)
 	}
 	if serr != nil {
-		m.log.Warn("Could not report task "+t.id+": "+serr.Error(), "task_id", t.id)
+		m.logEnd(slog.LevelWarn, t, outcome, "could not report it to the broker: "+serr.Error())
 		return
 	}
-	switch msg := msg.(type) {
-	case transport.TaskDone:
-		m.log.Info(fmt.Sprintf("Completed task %s in %s (%s) for node %q (%s) in workflow %q (%s)",
-			t.id, formatDuration(time.Since(t.started)), formatSize(len(msg.Data.Result)),
-			orUnknown(t.meta.NodeName), orUnknown(t.meta.NodeID), orUnknown(t.meta.WorkflowName), orUnknown(t.meta.WorkflowID)))
-	case transport.TaskError:
-		m.log.Info("Task "+t.id+" failed: "+msg.Error.Message, "task_id", t.id)
+	reason := ""
+	switch {
+	case outcome == OutcomeTimeout:
+		reason = "ran longer than N8N_RUNNERS_TASK_TIMEOUT (" + m.opts.TaskTimeout.String() + ")"
+	case outcome == OutcomeCancelled && abort != nil:
+		reason = abort.Error() // one of the sentinels above: runwire's words
+	case outcome == OutcomeError:
+		// The error's text is the user's; the executor's own trouble is runwire's, and an
+		// operator needs it on this line.
+		if p, ok := m.opts.Executors[t.typ].(problemer); ok {
+			reason = p.Problem()
+		}
 	}
+	m.logEnd(slog.LevelInfo, t, outcome, reason)
 }
 
 // terminal maps the outcome to runner:taskdone or runner:taskerror, with n8n's
@@ -235,12 +242,12 @@ func (m *Manager) cancel(msg transport.TaskCancel) {
 	case t.state == waitingForSettings:
 		m.removeLocked(t)
 		m.mu.Unlock()
-		m.log.Info("Cancelled task " + t.id + " (waiting for settings)")
+		m.logEnd(slog.LevelInfo, t, OutcomeCancelled, "cancelled by the broker while waiting for its settings")
 		m.observeEnd(t, OutcomeCancelled)
 		t.sess.link.ResetIdle() // n8n's Python runner forgets this, and may never idle out
 	case t.state == running:
 		m.mu.Unlock()
-		m.log.Info("Cancelling task "+t.id, "reason", msg.Reason)
+		m.log.Debug("Cancelling task " + t.id)
 		m.abortTask(t, errCancelled)
 	default:
 		m.mu.Unlock() // already aborting or reporting
@@ -255,7 +262,7 @@ func (m *Manager) settingsExpired(t *task) {
 		return
 	}
 	m.mu.Unlock()
-	m.log.Warn(fmt.Sprintf("Dropped task %s: no settings within %s", t.id, m.opts.SettingsTimeout), "task_id", t.id)
+	m.logEnd(slog.LevelWarn, t, OutcomeCancelled, fmt.Sprintf("dropped: no settings within %s (RUNWIRE_SETTINGS_TIMEOUT)", m.opts.SettingsTimeout))
 	m.observeEnd(t, OutcomeCancelled)
 	t.sess.link.ResetIdle()
 }

@@ -205,7 +205,7 @@ func (d *demo) runSample(ctx context.Context, client *n8n.Client, st state, n8nL
 			d.say("    of the last run, n8n's Code node took %.1f ms (handing the task to runwire and back)", ms(run.ExecutionTime))
 		}
 	}
-	if done := grepFrom(runwireLog, 0, "Completed task"); len(done) > 0 {
+	if done := grepFrom(runwireLog, 0, "Task done task_id="); len(done) > 0 {
 		d.say("    runwire's own log of it: %s", strings.TrimSpace(done[len(done)-1]))
 	}
 

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -121,10 +122,11 @@ func (r *Runwire) ExitCode() int {
 	return r.proc.cmd.ProcessState.ExitCode()
 }
 
-// Tasks counts the tasks runwire has received, over every process that used its log.
+// Tasks counts the tasks runwire has completed (its "Task done" lines), over every process
+// that used its log.
 func (r *Runwire) Tasks() int {
 	data, _ := os.ReadFile(r.logPath)
-	return strings.Count(string(data), "Received task ")
+	return strings.Count(string(data), "Task done task_id=")
 }
 
 // Log returns the last n lines of runwire's log.
@@ -148,17 +150,20 @@ func startJSRunner(installDir, brokerURL, grant, logPath string, extraEnv []stri
 	return startProcess("n8n JS task runner", logPath, cmd)
 }
 
-// InFlight is how many tasks runwire has received and not yet finished, from its log: the
-// "Received task" lines less the "Completed task", "Task ... failed" and "Lost the result"
-// ones. It reads the whole log; use it while waiting for a moment to strike, not in a loop
-// that measures.
+// InFlight is how many tasks the running runwire has accepted and not yet ended: its
+// runwire_tasks_running on /metrics; 0 when it does not answer (not running, or killed).
 func (r *Runwire) InFlight() int {
-	data, _ := os.ReadFile(r.logPath)
-	s := string(data)
-	// A killed runwire leaves tasks it never finished: count only the current process's lines.
-	if i := strings.LastIndex(s, "Starting runwire"); i > 0 {
-		s = s[i:]
+	resp, err := healthClient.Get("http://127.0.0.1:" + strconv.Itoa(r.healthPort) + "/metrics")
+	if err != nil {
+		return 0
 	}
-	return strings.Count(s, "Received task ") - strings.Count(s, "Completed task ") -
-		strings.Count(s, " failed: ") - strings.Count(s, "Lost the result of task ")
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "runwire_tasks_running "); ok {
+			n, _ := strconv.ParseFloat(v, 64)
+			return int(n)
+		}
+	}
+	return 0
 }
