@@ -173,16 +173,15 @@ var _ = Describe("Python that is not there", Label("integration"), func() {
 })
 
 var _ = Describe("The child socket", Label("integration", "walls"), func() {
-	It("drops a task's 1,000 connections at once: runwire's goroutines stay bounded, and the next task runs", func(ctx SpecContext) {
-		// seccomp refuses socket(AF_UNIX) to tasks unless the network is allowed: the attack
-		// needs RUNWIRE_PYTHON_NETWORK=allow to reach the socket at all.
+	It("refuses a task's connections to runwire's child socket, 1,000 tried at once, and the next task runs", func(ctx SpecContext) {
+		// seccomp refuses socket(AF_UNIX) to tasks with the network allowed too (no task has a
+		// mount view of its own hiding the host's sockets yet), so not one connection opens,
+		// as root or not; the spec tries with the network allowed, the most open policy.
 		p := newRig(ctx, stdlib("*"), withEnv("RUNWIRE_PYTHON_NETWORK=allow", "RUNWIRE_PYTHON_OPEN_FILES=2048")).connection()
 		p.runsLate("T0")
 		before := runtime.NumGoroutine()
 		g := newGate()
-		// The socket is in the runtime directory, the task's working directory. As root the
-		// task's uid (python.TaskUID) may not connect to it at all (runwire's socket, 0755):
-		// the first connect is refused, which the spec checks instead.
+		// The socket is in the runtime directory, the task's working directory.
 		code := "import os, socket, time\n" +
 			"path = os.path.join(os.getcwd(), 'children.sock')\n" +
 			"opened = []\n" +
@@ -197,11 +196,8 @@ var _ = Describe("The child socket", Label("integration", "walls"), func() {
 			g.wait + "\n" +
 			"return [{'json': {'opened': len(opened)}}]"
 		p.startLate("T1", allItems(code, g.item))
-		printed := p.Await("T1's print: the connections are open", isPrint("T1"))
-		want := "1000"
-		if os.Getuid() == 0 {
-			want = "0"
-		}
+		printed := p.Await("T1's print: how many connections opened", isPrint("T1"))
+		want := "0"
 		Expect(printed["params"]).To(HaveExactElements(want, ContainSubstring("children.sock")))
 		Expect(runtime.NumGoroutine()).To(BeNumerically("<", before+20), "no goroutine per connection")
 		g.open()
