@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/runwire/runwire/e2e/n8n"
+	"github.com/runwire/runwire/metrics"
 )
 
 // Runwire is one runwire beside one worker, in auth-token mode, with its health server on a
@@ -153,17 +153,6 @@ func startJSRunner(installDir, brokerURL, grant, logPath string, extraEnv []stri
 // InFlight is how many tasks the running runwire has accepted and not yet ended: its
 // runwire_tasks_running on /metrics; 0 when it does not answer (not running, or killed).
 func (r *Runwire) InFlight() int {
-	resp, err := healthClient.Get("http://127.0.0.1:" + strconv.Itoa(r.healthPort) + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, _ := io.ReadAll(resp.Body)
-	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "runwire_tasks_running "); ok {
-			n, _ := strconv.ParseFloat(v, 64)
-			return int(n)
-		}
-	}
-	return 0
+	n, _ := metrics.Read(healthClient, "http://127.0.0.1:"+strconv.Itoa(r.healthPort)+"/metrics", "runwire_tasks_running")
+	return int(n)
 }

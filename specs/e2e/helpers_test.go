@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/runwire/runwire/e2e/n8n"
+	"github.com/runwire/runwire/metrics"
 )
 
 func randomToken() string {
@@ -98,19 +98,8 @@ func (r *runner) ready() bool {
 // tasksRunning is runwire's runwire_tasks_running on /metrics (accepted tasks not yet ended);
 // 0 when it does not answer.
 func (r *runner) tasksRunning() int {
-	resp, err := healthClient.Get("http://127.0.0.1:" + strconv.Itoa(r.healthPort) + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, _ := io.ReadAll(resp.Body)
-	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "runwire_tasks_running "); ok {
-			n, _ := strconv.ParseFloat(v, 64)
-			return int(n)
-		}
-	}
-	return 0
+	n, _ := metrics.Read(healthClient, "http://127.0.0.1:"+strconv.Itoa(r.healthPort)+"/metrics", "runwire_tasks_running")
+	return int(n)
 }
 
 var workflowSeq atomic.Int64
